@@ -1,0 +1,156 @@
+"""kzlink's settings: read from the ini file, overridden by the environment.
+
+Every setting has an ini key, an environment variable that wins over it when
+set, and a default. :func:`load` returns them as one frozen :class:`Settings`
+value; nothing else in kzlink reads ``registry.settings`` directly.
+"""
+
+import os
+from dataclasses import dataclass, fields
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from pyramid.settings import asbool
+
+DOCUMENTED_SCOPE = "partner:users user partner:wanaplans partner user:wanaplans"
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names it."""
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    env: str
+    default: object
+    parse: object = str
+    secret: bool = False
+
+
+def _seconds(value):
+    return timedelta(seconds=float(value))
+
+
+def _flag(value):
+    return asbool(value)
+
+
+OPTIONS = (
+    Option("kzlink.public_url", "KZLINK_PUBLIC_URL", "http://127.0.0.1:6543"),
+    Option("kzlink.widget_origin", "KZLINK_WIDGET_ORIGIN", "http://localhost:6543"),
+    Option(
+        "kzlink.widget_script_url",
+        "KZLINK_WIDGET_SCRIPT_URL",
+        "https://preprodintegration.kazaplan.com/js/integration.js",
+    ),
+    Option(
+        "kzlink.kazaplan.authorize_url",
+        "KZLINK_AUTHORIZE_URL",
+        "https://preprod.kazaplan.com/authorize",
+    ),
+    Option(
+        "kzlink.kazaplan.api_url", "KZLINK_API_URL", "https://preprodapi.kazaplan.com"
+    ),
+    Option("kzlink.client_id", "KZLINK_CLIENT_ID", ""),
+    Option("kzlink.client_secret", "KZLINK_CLIENT_SECRET", "", secret=True),
+    Option("kzlink.partner_key", "KZLINK_PARTNER_KEY", ""),
+    Option("kzlink.scope", "KZLINK_SCOPE", DOCUMENTED_SCOPE),
+    Option(
+        "kzlink.secret_in_authorize_url",
+        "KZLINK_SECRET_IN_AUTHORIZE_URL",
+        "true",
+        _flag,
+    ),
+    Option("kzlink.pkce", "KZLINK_PKCE", "false", _flag),
+    Option("kzlink.token_expiry_margin", "KZLINK_TOKEN_EXPIRY_MARGIN", "300", _seconds),
+    Option("kzlink.authorization_ttl", "KZLINK_AUTHORIZATION_TTL", "600", _seconds),
+    Option("kzlink.http_connect_timeout", "KZLINK_HTTP_CONNECT_TIMEOUT", "3.05", float),
+    Option("kzlink.http_read_timeout", "KZLINK_HTTP_READ_TIMEOUT", "10", float),
+    Option(
+        "kzlink.user_store",
+        "KZLINK_USER_STORE",
+        "kzlink.adapters.sql.users.SqlUserStore",
+    ),
+    Option("kzlink.token_keys", "KZLINK_TOKEN_KEYS", "", secret=True),
+    Option("kzlink.session_secret", "KZLINK_SESSION_SECRET", "", secret=True),
+    Option(
+        "sqlalchemy.url", "KZLINK_DATABASE_URL", "sqlite:///kzlink.sqlite", secret=True
+    ),
+    Option("kzlink.refresh_lock", "KZLINK_REFRESH_LOCK", "true", _flag),
+    Option("kzlink.production", "KZLINK_PRODUCTION", "false", _flag),
+    Option("kzlink.simulator", "KZLINK_SIMULATOR", "false", _flag),
+    Option(
+        "kzlink.simulator.token_lifetime",
+        "KZLINK_SIMULATOR_TOKEN_LIFETIME",
+        "604799",
+        _seconds,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    public_url: str
+    widget_origin: str
+    widget_script_url: str
+    authorize_url: str
+    api_url: str
+    client_id: str
+    client_secret: str
+    partner_key: str
+    scope: str
+    secret_in_authorize_url: bool
+    pkce: bool
+    token_expiry_margin: timedelta
+    authorization_ttl: timedelta
+    http_connect_timeout: float
+    http_read_timeout: float
+    user_store: str
+    token_keys: str
+    session_secret: str
+    database_url: str
+    refresh_lock: bool
+    production: bool
+    simulator: bool
+    simulator_token_lifetime: timedelta
+
+    def __repr__(self) -> str:
+        # Secrets stay out of reprs, hence out of tracebacks and logs.
+        shown = ", ".join(
+            f"{f.name}={'***' if option.secret else getattr(self, f.name)!r}"
+            for f, option in zip(fields(self), OPTIONS, strict=True)
+        )
+        return f"Settings({shown})"
+
+    @property
+    def redirect_uri(self) -> str:
+        return self.public_url.rstrip("/") + "/kazaplan/oauth/callback"
+
+    @property
+    def public_origin(self) -> str:
+        return _origin(self.public_url)
+
+    @property
+    def token_url(self) -> str:
+        return self.api_url.rstrip("/") + "/oauth/token"
+
+
+def load(raw: dict, environ: dict | None = None) -> Settings:
+    """Read every option from ``raw`` (ini settings) and ``environ``."""
+    environ = os.environ if environ is None else environ
+    values = []
+    for option in OPTIONS:
+        value = environ.get(option.env) or raw.get(option.key) or option.default
+        try:
+            values.append(option.parse(value))
+        except (TypeError, ValueError) as error:
+            raise SettingsError(
+                f"{option.key} (or {option.env}) is not valid: {error}"
+            ) from None
+    return Settings(*values)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
