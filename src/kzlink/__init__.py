@@ -7,11 +7,23 @@ when ``kzlink.simulator`` is on, the built-in Kazaplan simulator under
 another Pyramid application.
 """
 
+import logging
+
 from pyramid.config import Configurator
+
+from kzlink import redaction
+from kzlink.settings import check
+
+log = logging.getLogger(__name__)
 
 
 def includeme(config):
+    redaction.install()
     config.include("kzlink.web")
+    settings = config.registry.kzlink_settings
+    _register_secrets(settings)
+    for warning in check(settings):
+        log.warning(warning)
 
 
 def main(global_config, **settings):
@@ -21,3 +33,10 @@ def main(global_config, **settings):
         if config.registry.kzlink_settings.simulator:
             config.include("kzlink.simulator", route_prefix="/simulator")
     return config.make_wsgi_app()
+
+
+def _register_secrets(settings):
+    redaction.register_secret(settings.client_secret)
+    redaction.register_secret(settings.session_secret)
+    for key in settings.token_keys.replace(",", " ").split():
+        redaction.register_secret(key)

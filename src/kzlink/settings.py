@@ -154,3 +154,79 @@ def load(raw: dict, environ: dict | None = None) -> Settings:
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+# Values that ship in development.ini and the documentation: never in production.
+_DEVELOPMENT_SECRETS = {
+    "development-client-secret",
+    "development-session-secret-change-me",
+    "a3psaW5rLWRldmVsb3BtZW50LWtleS1ub3QtcHJvZCE=",
+}
+
+
+def check(settings: Settings) -> list[str]:
+    """Refuse settings that cannot work or are unsafe; return warnings.
+
+    In production every secret must come from the environment (no empty or
+    development value), the public URL must be https and the widget origin
+    set. Each refusal names the setting and its environment variable.
+    """
+    problems = []
+    if not settings.widget_origin:
+        problems.append("kzlink.widget_origin (KZLINK_WIDGET_ORIGIN) is not set")
+    for option in OPTIONS:
+        value = getattr(settings, _field_of(option))
+        if option.secret and not value:
+            problems.append(f"{option.key} ({option.env}) is not set")
+    if settings.production:
+        problems += _production_problems(settings)
+    if problems:
+        raise SettingsError("; ".join(problems))
+
+    warnings = []
+    if settings.secret_in_authorize_url:
+        warnings.append(
+            "kzlink.secret_in_authorize_url is on: the client secret travels in "
+            "the authorize URL, so it lands in browser histories and Kazaplan's "
+            "access logs. Kazaplan's guide requires it; turn it off (and prefer "
+            "kzlink.pkce) once Kazaplan accepts authorizations without it."
+        )
+    return warnings
+
+
+def _production_problems(settings: Settings) -> list[str]:
+    problems = []
+    if not settings.public_url.startswith("https://"):
+        problems.append("kzlink.public_url (KZLINK_PUBLIC_URL) must be an https URL")
+    if not settings.widget_origin.startswith("https://"):
+        problems.append(
+            "kzlink.widget_origin (KZLINK_WIDGET_ORIGIN) must be an https origin"
+        )
+    for option in OPTIONS:
+        value = getattr(settings, _field_of(option))
+        if option.secret and _uses_development_secret(value):
+            problems.append(
+                f"{option.key} ({option.env}) holds a development value; "
+                "set a real one in the environment"
+            )
+    if settings.simulator:
+        problems.append("kzlink.simulator (KZLINK_SIMULATOR) must be off")
+    if settings.database_url.startswith("sqlite"):
+        problems.append(
+            "sqlalchemy.url (KZLINK_DATABASE_URL) must name a PostgreSQL database"
+        )
+    return problems
+
+
+def _uses_development_secret(value: str) -> bool:
+    return any(secret in value for secret in _DEVELOPMENT_SECRETS)
+
+
+def _field_of(option: Option) -> str:
+    return _FIELD_BY_KEY[option.key]
+
+
+_FIELD_BY_KEY = {
+    option.key: field.name
+    for option, field in zip(OPTIONS, fields(Settings), strict=True)
+}

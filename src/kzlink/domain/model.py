@@ -58,8 +58,8 @@ class KazaplanUser:
 class Plan:
     """One saved plan of a Kazaplan user (an item of ``GET /v3/users/plans``)."""
 
-    id: int
-    name: str
+    id: str
+    title: str
     created_at: datetime | None = None
     updated_at: datetime | None = None
     thumbnail_url: str | None = None

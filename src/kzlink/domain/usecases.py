@@ -314,8 +314,10 @@ def _granted(link: Link, refreshed: bool = False) -> AccessGranted:
 
 
 def _needs_refresh(link: Link, last_access_token: str | None) -> bool:
+    if link.state is LinkState.EXPIRED:
+        return True
     if last_access_token is None:
-        return link.state is LinkState.EXPIRED
+        return False
     # The widget's token was refused. If another request already stored a newer
     # one, that one is the answer; if it is ours, Kazaplan has dropped it.
     return last_access_token == link.tokens.access_token

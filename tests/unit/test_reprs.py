@@ -1,0 +1,37 @@
+"""Objects that hold a token or a secret keep it out of their repr (and logs)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kzlink.domain.authorization import EnrollmentTicket, PendingAuthorization
+from kzlink.domain.model import Link, LinkState, Tokens
+from kzlink.domain.usecases import AccessGranted, TicketIssued
+
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
+ACCESS = "access-7f3a9c2e51d84b06"
+REFRESH = "refresh-0b6e4d2a9f1c7358"
+TOKENS = Tokens(ACCESS, REFRESH, NOW, scope="plans")
+PENDING = PendingAuthorization.start("alice", NOW, timedelta(minutes=10), True)
+TICKET = EnrollmentTicket.issue("alice", NOW, timedelta(minutes=1))
+
+CASES = {
+    "tokens": (TOKENS, [ACCESS, REFRESH]),
+    "link": (Link("alice", LinkState.LINKED, 42, TOKENS), [ACCESS, REFRESH]),
+    "access granted": (AccessGranted(ACCESS, NOW, refreshed=True), [ACCESS]),
+    "pending authorization": (PENDING, [PENDING.state, PENDING.code_verifier]),
+    "enrollment ticket": (TICKET, [TICKET.secret]),
+    "ticket issued": (TicketIssued(TICKET.secret, NOW), [TICKET.secret]),
+}
+
+
+@pytest.mark.parametrize(("value", "secrets"), CASES.values(), ids=list(CASES))
+def test_repr_hides_the_secrets(value, secrets):
+    shown = repr(value) + str(value)
+
+    assert all(secret not in shown for secret in secrets)
+
+
+def test_repr_still_says_whose_it_is():
+    assert "alice" in repr(PENDING)
+    assert "alice" in repr(TICKET)
