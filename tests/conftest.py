@@ -8,6 +8,7 @@ import pytest
 pytest_plugins = [
     "tests.fixtures.simulator",
     "tests.fixtures.databases",
+    "tests.fixtures.webapp",
 ]
 
 _connect = socket.socket.connect

@@ -70,7 +70,7 @@ OPTIONS = (
     Option(
         "kzlink.user_store",
         "KZLINK_USER_STORE",
-        "kzlink.adapters.sql.users.SqlUserStore",
+        "kzlink.adapters.sql.users.SqlUserStore.from_request",
     ),
     Option("kzlink.token_keys", "KZLINK_TOKEN_KEYS", "", secret=True),
     Option("kzlink.session_secret", "KZLINK_SESSION_SECRET", "", secret=True),

@@ -1,0 +1,35 @@
+"""Every route kzlink adds, with the kind of page it serves (see pages.py)."""
+
+from kzlink.web.pages import ALWAYS, KAZAPLAN, Page, add_page
+
+FRAMED_WITH_TOKEN = Page(ALWAYS, carries_token=True)
+JSON_WITH_TOKEN = Page(carries_token=True, json=True)
+
+LINKING = (
+    ("kazaplan.enroll", "/kazaplan/enroll", FRAMED_WITH_TOKEN),
+    ("kazaplan.enroll_ticket", "/kazaplan/enroll/ticket", FRAMED_WITH_TOKEN),
+    ("kazaplan.callback", "/kazaplan/oauth/callback", FRAMED_WITH_TOKEN),
+    ("kazaplan.refresh_token", "/kazaplan/refresh_token", JSON_WITH_TOKEN),
+    ("kazaplan.enrollment_ticket", "/kazaplan/enrollment_ticket", JSON_WITH_TOKEN),
+    ("kazaplan.unlink", "/kazaplan/unlink", Page()),
+)
+
+DEMO = (
+    # The planner page embeds the current access token.
+    ("home", "/", Page(carries_token=True)),
+    ("login", "/login", Page(KAZAPLAN)),
+    ("register", "/register", Page(KAZAPLAN)),
+    ("logout", "/logout", Page()),
+    ("account", "/account", Page()),
+)
+
+
+def includeme(config):
+    for name, pattern, page in LINKING:
+        add_page(config, name, pattern, page)
+    config.add_static_view("kzlink-static", "kzlink.web:static", cache_max_age=3600)
+
+
+def include_demo(config):
+    for name, pattern, page in DEMO:
+        add_page(config, name, pattern, page)

@@ -1,0 +1,82 @@
+"""Two signed-cookie sessions: one for top-level pages, one for the widget's frame.
+
+The enroll page runs in a cross-site iframe (partner page > widget > enroll).
+Current browsers send that frame no third-party cookie, not even
+``SameSite=None; Secure``, and keep only ``Partitioned`` cookies set from inside
+it. So framed pages get their own session, in a partitioned cookie, and every
+other page the usual ``SameSite=Lax`` one. ``request.session`` picks the right
+one, so Pyramid's session-based CSRF works unchanged in both contexts.
+
+A shopper signed in on the planner page is carried into the frame by an
+enrollment ticket (see the enroll views), not by a shared cookie.
+
+Known shortcomings: signing in inside the frame signs in that frame only, so
+the partner's own pages still show the shopper signed out until they sign in
+there too. A browser that drops even partitioned cookies in the frame fails the
+frame's CSRF checks: such a shopper cannot link from inside the widget.
+"""
+
+from pyramid.events import NewResponse
+from pyramid.session import SignedCookieSessionFactory
+
+from kzlink.settings import SettingsError
+from kzlink.web.pages import is_framed
+
+TOP_COOKIE = "kzlink_session"
+FRAME_COOKIE = "kzlink_frame"
+
+# Browsers accept Secure cookies on http://127.0.0.1 and http://localhost, so
+# development keeps the same attributes as production.
+_COMMON = {"httponly": True, "secure": True, "reissue_time": 300}
+
+
+def includeme(config):
+    secret = config.registry.kzlink_settings.session_secret
+    if not secret:
+        raise SettingsError(
+            "kzlink.session_secret (or KZLINK_SESSION_SECRET) must be set"
+        )
+    top = SignedCookieSessionFactory(
+        secret,
+        cookie_name=TOP_COOKIE,
+        salt="kzlink.session.top",
+        samesite="Lax",
+        timeout=8 * 3600,
+        **_COMMON,
+    )
+    frame = SignedCookieSessionFactory(
+        secret,
+        cookie_name=FRAME_COOKIE,
+        salt="kzlink.session.frame",
+        samesite="None",
+        timeout=3600,
+        **_COMMON,
+    )
+    config.set_session_factory(pick_session(top, frame))
+    config.add_subscriber(partition_frame_cookie, NewResponse)
+
+
+def pick_session(top, frame):
+    def session_factory(request):
+        return frame(request) if is_framed(request) else top(request)
+
+    return session_factory
+
+
+def partition_frame_cookie(event):
+    # WebOb cannot write the Partitioned attribute; without it the browser
+    # drops the cookie that a cross-site frame sets.
+    headers = event.response.headers
+    cookies = headers.getall("Set-Cookie")
+    if not any(c.startswith(FRAME_COOKIE + "=") for c in cookies):
+        return
+    del headers["Set-Cookie"]
+    for cookie in cookies:
+        if cookie.startswith(FRAME_COOKIE + "=") and not _partitioned(cookie):
+            cookie += "; Partitioned"
+        headers.add("Set-Cookie", cookie)
+
+
+def _partitioned(cookie: str) -> bool:
+    # A cookie value holds no "; ", so this matches an attribute only.
+    return "; partitioned" in cookie.lower()

@@ -1,0 +1,1 @@
+"""The linking views (scanned by :func:`kzlink.web.includeme`)."""

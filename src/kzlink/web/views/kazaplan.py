@@ -1,0 +1,143 @@
+"""The linking pages: enroll, the OAuth callback, refresh, unlink, tickets.
+
+Each view reads its input, calls one use case and renders the outcome; domain
+errors become answers in :mod:`kzlink.web.errors`.
+"""
+
+import logging
+
+from pyramid.httpexceptions import HTTPFound, HTTPSeeOther
+from pyramid.renderers import render_to_response
+from pyramid.response import Response
+from pyramid.view import exception_view_config, view_config
+
+from kzlink.domain import errors, usecases
+from kzlink.web.pages import wants_json
+from kzlink.web.params import (
+    body_value,
+    form_value,
+    login_url,
+    query_value,
+    safe_next,
+)
+from kzlink.web.services import ports_for, session_of
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = "kzlink.web:templates/"
+
+# How long the handshake page waits for the planner page's ticket.
+TICKET_WAIT_MS = 1500
+
+
+@view_config(route_name="kazaplan.enroll", request_method="GET")
+def enroll(request):
+    command = usecases.Enroll(session_of(request).user_id)
+    outcome = usecases.enroll(command, ports_for(request))
+    return _ENROLL_OUTCOMES[type(outcome)](request, outcome)
+
+
+@view_config(route_name="kazaplan.callback", request_method="GET")
+def callback(request):
+    command = usecases.CompleteAuthorization(
+        user_id=session_of(request).user_id,
+        state=query_value(request, "state"),
+        code=query_value(request, "code"),
+        error=query_value(request, "error"),
+    )
+    usecases.complete_authorization(command, ports_for(request))
+    return HTTPSeeOther(request.route_url("kazaplan.enroll"))
+
+
+@view_config(route_name="kazaplan.refresh_token", request_method="POST")
+def refresh_token(request):
+    command = usecases.Refresh(
+        session_of(request).user_id,
+        last_access_token=body_value(request, "access_token"),
+    )
+    outcome = usecases.refresh(command, ports_for(request))
+    if isinstance(outcome, usecases.LinkBroken):
+        message = errors.RefreshRefusedError.message
+        body = {"error": "link_broken", "message": message}
+        return Response(json_body=body, status=409)
+    return Response(json_body=_access(outcome))
+
+
+@view_config(route_name="kazaplan.unlink", request_method="POST")
+def unlink(request):
+    command = usecases.Unlink(session_of(request).user_id)
+    outcome = usecases.unlink(command, ports_for(request))
+    if wants_json(request):
+        return Response(json_body={"unlinked": outcome.was_linked})
+    request.session.flash("unlinked", queue="kzlink")
+    return HTTPSeeOther(safe_next(form_value(request, "next"), _after_unlink(request)))
+
+
+@view_config(route_name="kazaplan.enrollment_ticket", request_method="POST")
+def issue_ticket(request):
+    command = usecases.IssueTicket(session_of(request).user_id)
+    outcome = usecases.issue_ticket(command, ports_for(request))
+    body = {"ticket": outcome.secret, "expires_at": outcome.expires_at.isoformat()}
+    return Response(json_body=body)
+
+
+@view_config(route_name="kazaplan.enroll_ticket", request_method="POST")
+def redeem_ticket(request):
+    command = usecases.RedeemTicket(form_value(request, "ticket"))
+    outcome = usecases.redeem_ticket(command, ports_for(request))
+    session_of(request).sign_in(outcome.user.id)
+    return HTTPSeeOther(request.route_url("kazaplan.enroll"))
+
+
+@exception_view_config(errors.TicketInvalidError, route_name="kazaplan.enroll_ticket")
+def ticket_refused(error, request):
+    # No ticket from the planner page: the shopper signs in inside the frame.
+    log.info("enrollment ticket refused, sending to login")
+    return HTTPSeeOther(login_url(request, request.route_path("kazaplan.enroll")))
+
+
+def _ask_to_sign_in(request, outcome):
+    # The frame has no session of its own yet: ask the planner page (same
+    # site, top level, where the shopper may be signed in) for a ticket.
+    handshake = {
+        "loginUrl": login_url(request, request.route_path("kazaplan.enroll")),
+        "waitMs": TICKET_WAIT_MS,
+    }
+    return _render(request, "enroll_handshake.jinja2", handshake=handshake)
+
+
+def _hand_over(request, outcome):
+    handover = {
+        "token": outcome.access_token,
+        "widgetOrigin": request.registry.kzlink_settings.widget_origin,
+    }
+    return _render(request, "enroll_handover.jinja2", handover=handover)
+
+
+def _to_kazaplan(request, outcome):
+    return HTTPFound(outcome.authorize_url)
+
+
+_ENROLL_OUTCOMES = {
+    usecases.SignInRequired: _ask_to_sign_in,
+    usecases.AccessGranted: _hand_over,
+    usecases.AuthorizationStarted: _to_kazaplan,
+}
+
+
+def _access(outcome: usecases.AccessGranted) -> dict:
+    return {
+        "access_token": outcome.access_token,
+        "expires_at": outcome.expires_at.isoformat(),
+    }
+
+
+def _after_unlink(request) -> str:
+    try:
+        return request.route_path("account")
+    except KeyError:
+        return request.application_url + "/"
+
+
+def _render(request, template, **values):
+    return render_to_response(TEMPLATES + template, values, request=request)
