@@ -15,8 +15,7 @@ from kzlink.domain import errors
 from kzlink.domain.authorization import code_challenge
 from kzlink.domain.ports import IKazaplan
 from kzlink.settings import DOCUMENTED_SCOPE
-from tests.fixtures.authorize import authorize, callback_params
-from tests.fixtures.simulator import TEST_CLIENT
+from tests.fixtures.simulator import TEST_CLIENT, walk_authorize
 
 REDIRECT_URI = TEST_CLIENT.redirect_uris[0]
 EMAIL = "shopper@example.com"
@@ -41,7 +40,7 @@ def adapter(kazaplan):
 
 def authorization_code(adapter, challenge=None, decision="accept", email=EMAIL):
     url = adapter.authorize_url("a-state", REDIRECT_URI, email, challenge)
-    return callback_params(authorize(url, decision))
+    return walk_authorize(url, decision)
 
 
 def linked_tokens(adapter):
