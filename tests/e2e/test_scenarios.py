@@ -1,0 +1,246 @@
+"""The shopper's journeys through the widget, the enroll modal and Kazaplan.
+
+Each scenario runs in Chromium twice: with third-party cookies blocked (as
+Chromium ships) and allowed. It checks what the shopper sees and what was
+stored: the link in kzlink's database and the plans in the Kazaplan simulator.
+"""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "a long enough passphrase"
+
+
+def new_email(scenario: str, mode: str) -> str:
+    return f"{scenario}-{mode}-{uuid.uuid4().hex[:8]}@example.test"
+
+
+def kazaplan_user(server, email):
+    user = server.sim.user_by_email(email)
+    assert user is not None, f"no Kazaplan account for {email}"
+    return user
+
+
+def stored_plans(server, email) -> list[tuple[str, int]]:
+    plans = server.sim.plans_of(kazaplan_user(server, email).id)
+    return [(plan.title, len(plan.items)) for plan in plans]
+
+
+def assert_linked(server, email) -> None:
+    link = server.db.link(email)
+    assert link is not None, f"no link stored for {email}"
+    assert link.state == "linked"
+    assert link.kazaplan_user_id == kazaplan_user(server, email).id
+
+
+def link_signed_in_shopper(shopper, email, plan="First plan", items=2) -> None:
+    """Register on the partner site, then link through the widget's first save."""
+    shopper.register(email, PASSWORD)
+    shopper.open_planner()
+    shopper.draw(items)
+    shopper.save(plan)
+    shopper.expect_enroll_modal()
+    shopper.link_on_kazaplan()
+    shopper.expect_saved()
+    assert_linked(shopper.server, email)
+
+
+def test_new_shopper_registers_and_links_in_the_modal(shopper, e2e_server):
+    email = new_email("new", shopper.mode)
+    shopper.open_planner()
+    shopper.draw(3)
+    shopper.save("Kitchen")
+
+    shopper.expect_enroll_modal()
+    shopper.expect_modal_at("/login", access_method="kazaplan")
+    shopper.shot("enroll-modal", in_modal=True)
+    shopper.register_in_modal(email, PASSWORD)
+    shopper.link_on_kazaplan()
+    shopper.expect_saved()
+
+    assert stored_plans(e2e_server, email) == [("Kitchen", 3)]
+    assert_linked(e2e_server, email)
+
+    # The shopper signed in inside the enroll frame, whose session is its own
+    # partitioned cookie: the partner's top-level pages still see a stranger.
+    shopper.sign_in_for_account(email, PASSWORD)
+    expect(shopper.page.locator("#link-state")).to_have_text("Linked")
+    expect(shopper.page.locator("#kazaplan-user")).to_contain_text(email)
+    expect(shopper.page.locator("#plans")).to_contain_text("Kitchen")
+
+
+def test_signed_out_shopper_logs_in_in_the_modal(shopper, e2e_server):
+    email = new_email("signed-out", shopper.mode)
+    shopper.register(email, PASSWORD)
+    shopper.log_out()
+    shopper.open_planner()
+    shopper.draw(2)
+    shopper.save("Bedroom")
+
+    shopper.expect_enroll_modal()
+    shopper.expect_modal_at("/login", access_method="kazaplan")
+    expect(shopper.modal.locator(".site-header")).to_have_count(0)
+    shopper.log_in_in_modal(email, PASSWORD)
+    shopper.link_on_kazaplan()
+    shopper.expect_saved()
+
+    assert stored_plans(e2e_server, email) == [("Bedroom", 2)]
+    assert_linked(e2e_server, email)
+
+
+def test_signed_in_shopper_links_without_signing_in_again(shopper, e2e_server):
+    email = new_email("signed-in", shopper.mode)
+    shopper.register(email, PASSWORD)
+    shopper.open_planner()
+    shopper.draw(2)
+    before = len(shopper.requests)
+    shopper.save("Living room")
+
+    shopper.expect_enroll_modal()
+    shopper.link_on_kazaplan()
+    shopper.expect_saved()
+
+    assert shopper.requested("/login", since=before) == []
+    assert shopper.requested("/kazaplan/enroll/ticket", since=before)
+    assert stored_plans(e2e_server, email) == [("Living room", 2)]
+    assert_linked(e2e_server, email)
+
+
+def test_linked_shopper_saves_without_the_modal(shopper, e2e_server):
+    email = new_email("linked", shopper.mode)
+    link_signed_in_shopper(shopper, email)
+
+    shopper.open_planner()
+    assert e2e_server.sim.access_grant(shopper.planner_token()) is not None
+    before = len(shopper.requests)
+    shopper.draw(4)
+    shopper.save("Second plan")
+    shopper.expect_saved()
+
+    assert shopper.requested("/kazaplan/enroll", since=before) == []
+    assert ("Second plan", 4) in stored_plans(e2e_server, email)
+
+
+def test_expired_token_is_refreshed_and_the_plan_kept(shopper, e2e_server):
+    email = new_email("expired", shopper.mode)
+    link_signed_in_shopper(shopper, email, plan="Office", items=2)
+    expiry_before = e2e_server.db.link(email).expires_at
+    refreshes = e2e_server.sim.grant_count("refresh_token")
+
+    e2e_server.sim.expire_access_tokens()
+    before = len(shopper.requests)
+    shopper.draw(1)
+    shopper.save()
+    shopper.expect_saved()
+    expect(shopper.widget.locator("#kz-canvas li")).to_have_count(3)
+
+    assert shopper.requested("/kazaplan/refresh_token", since=before)
+    assert shopper.requested("/kazaplan/enroll", since=before) == []
+    assert e2e_server.sim.grant_count("refresh_token") == refreshes + 1
+    assert stored_plans(e2e_server, email) == [("Office", 3)]
+    assert_linked(e2e_server, email)
+    assert e2e_server.db.link(email).expires_at > expiry_before
+
+
+def test_stale_link_is_refreshed_before_hand_over(shopper, e2e_server):
+    email = new_email("stale", shopper.mode)
+    link_signed_in_shopper(shopper, email, plan="Hall", items=1)
+    refreshes = e2e_server.sim.grant_count("refresh_token")
+
+    e2e_server.sim.expire_access_tokens()
+    e2e_server.db.move_expiry(email, datetime.now(UTC) - timedelta(hours=1))
+    shopper.open_planner()
+    assert e2e_server.sim.grant_count("refresh_token") == refreshes + 1
+    assert e2e_server.sim.access_grant(shopper.planner_token()) is not None
+    before = len(shopper.requests)
+    shopper.draw(2)
+    shopper.save("Hall again")
+    shopper.expect_saved()
+
+    assert shopper.requested("/kazaplan/enroll", since=before) == []
+    assert e2e_server.sim.grant_count("refresh_token") == refreshes + 1
+    assert ("Hall again", 2) in stored_plans(e2e_server, email)
+    assert_linked(e2e_server, email)
+    assert e2e_server.db.link(email).expires_at > datetime.now(UTC)
+
+
+def test_refused_authorization_can_be_tried_again(shopper, e2e_server):
+    email = new_email("refused", shopper.mode)
+    shopper.register(email, PASSWORD)
+    shopper.open_planner()
+    shopper.draw(2)
+    shopper.save("Garage")
+
+    shopper.expect_enroll_modal()
+    shopper.kazaplan_account_step()
+    shopper.kazaplan_consent("refuse")
+    expect(shopper.modal.locator("#error-message")).to_have_text(
+        "You declined to link your Kazaplan account. You can try again at any time."
+    )
+    shopper.shot("refused", in_modal=True)
+    assert e2e_server.db.link(email) is None or (
+        e2e_server.db.link(email).state == "unlinked"
+    )
+    assert stored_plans(e2e_server, email) == []
+
+    shopper.widget.locator("#kz-modal-close").click()
+    expect(shopper.widget.locator("#kz-modal")).to_be_hidden()
+    shopper.save()
+    shopper.expect_enroll_modal()
+    shopper.link_on_kazaplan()
+    shopper.expect_saved()
+
+    assert stored_plans(e2e_server, email) == [("Garage", 2)]
+    assert_linked(e2e_server, email)
+
+
+def test_broken_link_enrolls_again(shopper, e2e_server):
+    email = new_email("broken", shopper.mode)
+    link_signed_in_shopper(shopper, email, plan="Attic", items=1)
+    kazaplan_id = kazaplan_user(e2e_server, email).id
+
+    e2e_server.sim.revoke_refresh_tokens()
+    e2e_server.sim.expire_access_tokens()
+    before = len(shopper.requests)
+    shopper.draw(2)
+    shopper.save()
+
+    shopper.expect_enroll_modal()
+    refused = f"HTTP 409 {e2e_server.partner_url}/kazaplan/refresh_token"
+    assert refused in shopper.journal
+    assert e2e_server.db.link(email).state == "broken"
+    shopper.link_on_kazaplan()
+    shopper.expect_saved()
+
+    assert shopper.requested("/kazaplan/refresh_token", since=before)
+    assert stored_plans(e2e_server, email) == [("Attic", 3)]
+    assert_linked(e2e_server, email)
+    assert e2e_server.db.link(email).kazaplan_user_id == kazaplan_id
+
+
+def test_unlinked_shopper_is_asked_to_enroll_again(shopper, e2e_server):
+    email = new_email("unlink", shopper.mode)
+    link_signed_in_shopper(shopper, email, plan="Cellar", items=1)
+    shopper.open_account()
+    expect(shopper.page.locator("#plans")).to_contain_text("Cellar")
+
+    shopper.unlink()
+    expect(shopper.page.locator("#link-state")).to_have_text("Not linked")
+    link = e2e_server.db.link(email)
+    assert link is None or link.state == "unlinked"
+
+    shopper.open_planner()
+    assert shopper.planner_token() == ""
+    shopper.draw(1)
+    shopper.save("Cellar again")
+    shopper.expect_enroll_modal()
+    shopper.link_on_kazaplan()
+    shopper.expect_saved()
+
+    assert ("Cellar again", 1) in stored_plans(e2e_server, email)
+    assert_linked(e2e_server, email)
