@@ -16,14 +16,12 @@ from kzlink.adapters.sql import SqlLinkStore
 from kzlink.domain.model import LinkState, PartnerUser
 from kzlink.domain.ports import ISession, IUserStore
 from tests.fixtures.databases import fresh_database
-from tests.fixtures.simulator import TEST_CLIENT
+from tests.fixtures.simulator import TEST_CLIENT, query_params, walk_authorize
 from tests.fixtures.webapp import (
     PUBLIC_URL,
     WIDGET_ORIGIN,
     Shopper,
     path_of,
-    query_of,
-    walk_authorize,
 )
 
 
@@ -110,7 +108,7 @@ def test_enroll_and_callback_through_the_partner_app(addon, kazaplan):
     form["ticket"] = ticket
     form.submit(status=303)
     authorize_url = frame.get("/kazaplan/enroll", status=302).headers["Location"]
-    assert query_of(authorize_url)["email"] == "partner-shopper@example.com"
+    assert query_params(authorize_url)["email"] == "partner-shopper@example.com"
     handover = frame.get(path_of(walk_authorize(authorize_url)), status=303).follow()
 
     link = stored_link(app, cipher, "p-1")

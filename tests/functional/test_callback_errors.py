@@ -5,7 +5,8 @@ import pytest
 
 from kzlink.domain import errors
 from kzlink.domain.model import LinkState
-from tests.fixtures.webapp import closed_port_url, path_of, query_of, walk_authorize
+from tests.fixtures.simulator import query_params, walk_authorize
+from tests.fixtures.webapp import closed_port_url, path_of
 
 CALLBACK = "/kazaplan/oauth/callback"
 
@@ -30,7 +31,7 @@ def assert_error_page(page, status, error):
 
 def test_no_code(webapp, kazaplan):
     shopper, user_id = framed_shopper(webapp, "no-code@example.com")
-    state = query_of(shopper.start_authorization())["state"]
+    state = query_params(shopper.start_authorization())["state"]
 
     page = shopper.get(CALLBACK, {"state": state}, status=400)
 
@@ -42,7 +43,7 @@ def test_no_state(webapp, kazaplan):
     shopper, user_id = framed_shopper(webapp, "no-state@example.com")
     callback = walk_authorize(shopper.start_authorization())
 
-    page = shopper.get(CALLBACK, {"code": query_of(callback)["code"]}, status=400)
+    page = shopper.get(CALLBACK, {"code": query_params(callback)["code"]}, status=400)
 
     assert_error_page(page, 400, errors.StateMissingError)
     assert webapp.link_of(user_id).state is LinkState.UNLINKED
@@ -50,7 +51,7 @@ def test_no_state(webapp, kazaplan):
 
 def test_unknown_state(webapp, kazaplan):
     shopper, user_id = framed_shopper(webapp, "unknown-state@example.com")
-    code = query_of(walk_authorize(shopper.start_authorization()))["code"]
+    code = query_params(walk_authorize(shopper.start_authorization()))["code"]
 
     page = shopper.get(CALLBACK, {"state": "made-up", "code": code}, status=400)
 
@@ -84,7 +85,7 @@ def test_reused_state(webapp, kazaplan):
 def test_access_denied(webapp, kazaplan):
     shopper, user_id = framed_shopper(webapp, "refuses@example.com")
     callback = walk_authorize(shopper.start_authorization(), decision="refuse")
-    assert query_of(callback)["error"] == "access_denied"
+    assert query_params(callback)["error"] == "access_denied"
 
     page = shopper.get(path_of(callback), status=403)
 
@@ -94,7 +95,7 @@ def test_access_denied(webapp, kazaplan):
 
 def test_code_refused_by_kazaplan(webapp, kazaplan):
     shopper, user_id = framed_shopper(webapp, "bad-code@example.com")
-    state = query_of(shopper.start_authorization())["state"]
+    state = query_params(shopper.start_authorization())["state"]
 
     page = shopper.get(CALLBACK, {"state": state, "code": "not-a-code"}, status=400)
 

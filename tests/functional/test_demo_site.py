@@ -273,7 +273,7 @@ def test_framing_headers(webapp, path, policy, x_frame):
 
 
 def test_callback_redirect_sends_no_referrer_and_is_not_stored(webapp, kazaplan):
-    from tests.fixtures.webapp import walk_authorize
+    from tests.fixtures.simulator import walk_authorize
 
     shopper = webapp.shopper()
     shopper.register("headers@example.com", framed=True)

@@ -8,12 +8,11 @@ page's iframe look or an enrollment ticket, never through the top session.
 import json
 
 from kzlink.domain.model import LinkState
+from tests.fixtures.simulator import query_params, walk_authorize
 from tests.fixtures.webapp import (
     PASSWORD,
     WIDGET_ORIGIN,
     path_of,
-    query_of,
-    walk_authorize,
 )
 
 
@@ -29,7 +28,7 @@ def test_new_shopper_registers_in_the_frame_then_links(webapp, kazaplan):
     assert path_of(registered.headers["Location"]) == "/kazaplan/enroll"
 
     authorize_url = shopper.start_authorization()
-    params = query_of(authorize_url)
+    params = query_params(authorize_url)
     assert authorize_url.startswith(kazaplan.authorize_url)
     assert params["email"] == "new@example.com"
     assert params["redirect_uri"] == "http://partner.test/kazaplan/oauth/callback"
@@ -54,7 +53,7 @@ def test_signed_out_shopper_is_asked_to_sign_in_then_links(webapp, kazaplan):
     handshake = frame.get("/kazaplan/enroll", status=200)
     config = json.loads(handshake.html.find(id="kzlink-handshake").string)
     login_url = config["loginUrl"]
-    assert query_of(login_url) == {
+    assert query_params(login_url) == {
         "access_method": "kazaplan",
         "next": "/kazaplan/enroll",
     }
@@ -76,7 +75,7 @@ def test_signed_in_shopper_not_linked_goes_to_kazaplan(webapp, kazaplan):
 
     authorize_url = shopper.start_authorization()
 
-    assert query_of(authorize_url)["email"] == "signed-in@example.com"
+    assert query_params(authorize_url)["email"] == "signed-in@example.com"
     link = webapp.link_of(webapp.user_id("signed-in@example.com"))
     assert link.state is LinkState.UNLINKED
 

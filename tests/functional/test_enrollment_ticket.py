@@ -7,7 +7,8 @@ whose cookies live in another partition: a separate cookie jar.
 import pytest
 
 from kzlink.domain.model import LinkState
-from tests.fixtures.webapp import path_of, query_of, walk_authorize
+from tests.fixtures.simulator import query_params, walk_authorize
+from tests.fixtures.webapp import path_of
 
 ISSUE = "/kazaplan/enrollment_ticket"
 
@@ -41,7 +42,7 @@ def test_ticket_signs_the_frame_in(webapp, kazaplan, shopper):
     assert path_of(redeemed.headers["Location"]) == "/kazaplan/enroll"
     assert answer.json["ticket"] not in redeemed.headers["Location"]
     authorize_url = frame.get("/kazaplan/enroll", status=302).headers["Location"]
-    assert query_of(authorize_url)["email"] == "ticket@example.com"
+    assert query_params(authorize_url)["email"] == "ticket@example.com"
     assert answer.json["ticket"] not in authorize_url
 
     frame.get(path_of(walk_authorize(authorize_url)), status=303).follow(status=200)
@@ -56,7 +57,7 @@ def test_ticket_works_once(webapp, kazaplan, shopper):
 
     refused = redeem(other_frame, ticket)
 
-    assert query_of(refused.headers["Location"]) == {
+    assert query_params(refused.headers["Location"]) == {
         "access_method": "kazaplan",
         "next": "/kazaplan/enroll",
     }
@@ -71,7 +72,7 @@ def test_invalid_ticket_goes_to_login(webapp, ticket):
     refused = redeem(frame, ticket)
 
     assert path_of(refused.headers["Location"]).startswith("/login?")
-    assert query_of(refused.headers["Location"])["access_method"] == "kazaplan"
+    assert query_params(refused.headers["Location"])["access_method"] == "kazaplan"
 
 
 def test_huge_ticket_is_a_bad_request(webapp):

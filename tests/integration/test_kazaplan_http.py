@@ -15,7 +15,7 @@ from kzlink.domain import errors
 from kzlink.domain.authorization import code_challenge
 from kzlink.domain.ports import IKazaplan
 from kzlink.settings import DOCUMENTED_SCOPE
-from tests.fixtures.simulator import TEST_CLIENT, walk_authorize
+from tests.fixtures.simulator import TEST_CLIENT, query_params, walk_authorize
 
 REDIRECT_URI = TEST_CLIENT.redirect_uris[0]
 EMAIL = "shopper@example.com"
@@ -40,7 +40,7 @@ def adapter(kazaplan):
 
 def authorization_code(adapter, challenge=None, decision="accept", email=EMAIL):
     url = adapter.authorize_url("a-state", REDIRECT_URI, email, challenge)
-    return walk_authorize(url, decision)
+    return query_params(walk_authorize(url, decision=decision))
 
 
 def linked_tokens(adapter):

@@ -15,6 +15,8 @@ from kzlink.adapters.sql import (
     SqlLinkStore,
     SqlPendingAuthorizations,
 )
+from kzlink.adapters.sql.links import check_keys
+from kzlink.domain.errors import TokenDecryptionError
 from kzlink.domain.ports import (
     IClock,
     IEnrollmentTickets,
@@ -38,8 +40,9 @@ def includeme(config):
         authorization_ttl=settings.authorization_ttl,
         use_pkce=settings.pkce,
     )
+    cipher = _cipher(settings, config.registry.dbsession_factory)
     config.register_service(clock, IClock)
-    config.register_service(_cipher(settings), ITokenCipher)
+    config.register_service(cipher, ITokenCipher)
     config.register_service(HttpKazaplan.from_settings(settings, clock), IKazaplan)
 
     config.register_service_factory(_links, ILinkStore)
@@ -67,11 +70,18 @@ def session_of(request):
     return request.find_service(ISession)
 
 
-def _cipher(settings):
+def _cipher(settings, session_factory):
     try:
-        return TokenCipher.from_setting(settings.token_keys)
+        cipher = TokenCipher.from_setting(settings.token_keys)
+        check_keys(session_factory, cipher)
     except ValueError as error:
         raise SettingsError(str(error)) from None
+    except TokenDecryptionError:
+        raise SettingsError(
+            "kzlink.token_keys (KZLINK_TOKEN_KEYS) holds no key that decrypts the "
+            "stored tokens: the key that encrypted them is missing"
+        ) from None
+    return cipher
 
 
 def _links(context, request):

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from zope.interface import implementer
 
@@ -215,3 +215,29 @@ def _reencrypt_link(dbsession: Session, cipher, row) -> int:
     )
     log.info("link tokens re-encrypted user_id=%s", row.user_id)
     return result.rowcount
+
+
+def check_keys(session_factory, cipher) -> None:
+    """Decrypt the most recently saved token, so that a wrong key list fails at
+    start-up rather than at a shopper's first request.
+
+    Raises TokenDecryptionError when no configured key fits it. Does nothing
+    when no token is stored yet, or when the table does not exist yet (the
+    database is not migrated: the first request will say so). One row is a
+    sample, not a proof: rows left under a key that was since dropped show up
+    only when read; ``kzlink-reencrypt`` before dropping a key prevents that.
+    """
+    query = (
+        select(LinkRow.user_id, LinkRow.access_token)
+        .where(LinkRow.access_token.is_not(None))
+        .order_by(LinkRow.updated_at.desc())
+        .limit(1)
+    )
+    with session_factory() as dbsession:
+        try:
+            row = dbsession.execute(query).first()
+        except DBAPIError:
+            log.warning("token keys not checked: the links table cannot be read")
+            return
+    if row is not None:
+        cipher.decrypt(row.access_token, token_context(row.user_id, "access"))
