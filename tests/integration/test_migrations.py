@@ -12,7 +12,13 @@ from kzlink.adapters.sql.engine import make_engine
 from kzlink.adapters.sql.models import Base
 from tests.fixtures.databases import ALEMBIC_DIR, alembic_config
 
-TABLES = {"users", "links", "pending_authorizations", "enrollment_tickets"}
+TABLES = {
+    "users",
+    "links",
+    "pending_authorizations",
+    "enrollment_tickets",
+    "login_failures",
+}
 
 
 def tables(url: str) -> set[str]:

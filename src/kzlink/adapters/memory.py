@@ -15,6 +15,7 @@ from itertools import count
 from zope.interface import implementer
 
 from kzlink.adapters.sql.pending import KEEP_EXPIRED
+from kzlink.adapters.sql.throttle import Limits, account_digest, clip_address
 from kzlink.adapters.sql.users import EmailTakenError, Passwords, normalise_email
 from kzlink.domain.authorization import (
     EnrollmentTicket,
@@ -200,3 +201,34 @@ class MemoryUserStore:
         return next(
             (entry for entry in self._users.values() if entry[0].email == email), None
         )
+
+
+class MemoryLoginThrottle:
+    """Failed sign-ins of this process, as ``SqlLoginThrottle`` counts them."""
+
+    def __init__(self, key: bytes, limits: Limits = Limits()):
+        self.key = key
+        self.limits = limits
+        self._failures: list[tuple[str, str, datetime]] = []
+        self._mutex = threading.Lock()
+
+    def blocked(self, email: str, address: str | None, now: datetime) -> bool:
+        since = now - self.limits.window
+        account, address = account_digest(self.key, email), clip_address(address)
+        with self._mutex:
+            recent = [entry for entry in self._failures if entry[2] > since]
+        by_account = sum(1 for entry in recent if entry[0] == account)
+        by_address = sum(1 for entry in recent if entry[1] == address)
+        return by_account >= self.limits.account or by_address >= self.limits.address
+
+    def failed(self, email: str, address: str | None, now: datetime) -> None:
+        entry = (account_digest(self.key, email), clip_address(address), now)
+        since = now - self.limits.window
+        with self._mutex:
+            self._failures = [old for old in self._failures if old[2] >= since]
+            self._failures.append(entry)
+
+    def succeeded(self, email: str) -> None:
+        account = account_digest(self.key, email)
+        with self._mutex:
+            self._failures = [old for old in self._failures if old[0] != account]

@@ -8,6 +8,7 @@ a way to start again. Nothing else about the failure is shown.
 
 import logging
 
+from pyramid.events import ContextFound
 from pyramid.exceptions import BadCSRFOrigin, BadCSRFToken
 from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.renderers import render_to_response
@@ -61,6 +62,25 @@ def includeme(config):
     config.add_exception_view(bad_request, context=HTTPBadRequest)
     config.add_exception_view(bad_request, context=UnicodeDecodeError)
     config.add_notfound_view(not_found)
+    config.add_subscriber(read_form_body, ContextFound)
+
+
+def read_form_body(event):
+    """Parse a form body before the CSRF check and the view read it.
+
+    A multipart body without a boundary makes WebOb raise a bare ValueError,
+    which no exception view could tell from a bug; here it is a bad request.
+    Every route is concerned, static files and an including application's
+    too, since the default CSRF check reads the body of every POST.
+    """
+    request = event.request
+    if request.method != "POST":
+        return
+    try:
+        # Reading it parses it, once: WebOb keeps the fields for later.
+        _ = request.POST
+    except ValueError:
+        raise BadInputError("The form could not be read.") from None
 
 
 def domain_error(error, request):

@@ -60,7 +60,7 @@ def access_method(request) -> str | None:
         value = request.GET.get("access_method")
         if value is None and request.method == "POST":
             value = request.POST.get("access_method")
-    except UnicodeDecodeError:
+    except ValueError:  # undecodable or malformed: not the iframe look
         return None
     return value
 

@@ -107,3 +107,17 @@ class EnrollmentTicketRow(Base):
     user_id: Mapped[str] = mapped_column(String(255))
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class LoginFailureRow(Base):
+    """One failed sign-in on the demo site (``SqlLoginThrottle``).
+
+    ``account`` is a keyed digest of the email, never the email.
+    """
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    failed_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

@@ -6,9 +6,12 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import exception_view_config, view_config
 
 from kzlink.adapters.sql import EmailTakenError
+from kzlink.adapters.sql.throttle import WINDOW
 from kzlink.domain import errors, usecases
 from kzlink.domain.model import LinkState
-from kzlink.domain.ports import IUserStore
+from kzlink.domain.ports import IClock, IUserStore
+from kzlink.web.demo import THROTTLE
+from kzlink.web.errors import error_response
 from kzlink.web.pages import access_method
 from kzlink.web.params import form_value, query_value, safe_next
 from kzlink.web.services import ports_for, session_of
@@ -19,6 +22,8 @@ TEMPLATES = "kzlink.web:templates/"
 MIN_PASSWORD = 8
 MAX_EMAIL = 254
 SIGN_IN_FAILED = "The email or password is not right."
+# The same answer whether the account exists or not.
+TOO_MANY_ATTEMPTS = "Too many attempts, try again in a few minutes."
 
 STATE_WORDS = {
     LinkState.UNLINKED: "Not linked",
@@ -40,11 +45,20 @@ def login_page(request):
 )
 def log_in(request):
     email, password = _credentials(request)
+    throttle = request.find_service(name=THROTTLE)
+    # REMOTE_ADDR, not ``client_addr`` (the first X-Forwarded-For entry, which
+    # any client writes); behind a proxy, waitress sets it (production.ini).
+    address, now = request.remote_addr, request.find_service(IClock).now()
+    if throttle.blocked(email, address, now):
+        log.info("sign-in refused: too many failures")
+        return _too_many_attempts(request)
     users = request.find_service(IUserStore)
     user = users.authenticate(email, password) if email and password else None
     if user is None:
+        throttle.failed(email, address, now)
         log.info("sign-in refused")
         return _form_page(request, error=SIGN_IN_FAILED, email=email, status=400)
+    throttle.succeeded(email)
     return _signed_in(request, user)
 
 
@@ -169,6 +183,12 @@ def _signed_in(request, user):
     framed = access_method(request) == "kazaplan"
     default = request.route_path("kazaplan.enroll") if framed else "/"
     return HTTPSeeOther(safe_next(form_value(request, "next"), default))
+
+
+def _too_many_attempts(request):
+    response = error_response(request, 429, "too_many_attempts", TOO_MANY_ATTEMPTS)
+    response.headers["Retry-After"] = str(int(WINDOW.total_seconds()))
+    return response
 
 
 def _form_page(request, error=None, email="", status=200):
