@@ -116,14 +116,14 @@ class Shopper:
         self.page.goto(self.url("/account"))
         self.shot("account")
 
-    def sign_in_for_account(self, email: str, password: str) -> None:
-        """Open /account while signed out at the top level: sign in, come back."""
+    def expect_signed_in_at_top(self, email: str) -> None:
+        """The planner page's header shows ``email`` signed in, without a reload;
+        then /account opens without asking to sign in."""
+        expect(self.page.locator("#signed-in-as")).to_have_text(email)
+        self.shot("signed-in-at-top")
         self.page.goto(self.url("/account"))
-        expect(self.page).to_have_url(re.compile(r"/login\?next=%2Faccount$"))
-        self.shot("account-asks-sign-in")
-        _fill_account_form(self.page, email, password)
-        _submit(self.page)
         expect(self.page).to_have_url(self.url("/account"))
+        expect(self.page.locator("#partner-email")).to_have_text(email)
         self.shot("account")
 
     def unlink(self) -> None:

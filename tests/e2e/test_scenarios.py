@@ -67,8 +67,10 @@ def test_new_shopper_registers_and_links_in_the_modal(shopper, e2e_server):
     assert_linked(e2e_server, email)
 
     # The shopper signed in inside the enroll frame, whose session is its own
-    # partitioned cookie: the partner's top-level pages still see a stranger.
-    shopper.sign_in_for_account(email, PASSWORD)
+    # partitioned cookie; the hand-over page's ticket signed the planner page
+    # in too, so the partner's pages need no second sign-in.
+    shopper.expect_signed_in_at_top(email)
+    assert shopper.requested("/kazaplan/session_ticket")
     expect(shopper.page.locator("#link-state")).to_have_text("Linked")
     expect(shopper.page.locator("#kazaplan-user")).to_contain_text(email)
     expect(shopper.page.locator("#plans")).to_contain_text("Kitchen")
@@ -91,6 +93,8 @@ def test_signed_out_shopper_logs_in_in_the_modal(shopper, e2e_server):
 
     assert stored_plans(e2e_server, email) == [("Bedroom", 2)]
     assert_linked(e2e_server, email)
+    shopper.expect_signed_in_at_top(email)
+    expect(shopper.page.locator("#plans")).to_contain_text("Bedroom")
 
 
 def test_signed_in_shopper_links_without_signing_in_again(shopper, e2e_server):

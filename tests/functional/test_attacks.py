@@ -142,11 +142,13 @@ def test_every_post_message_names_its_target_origin():
                 target = arguments.rsplit(",", 1)[-1].strip()
             calls.add((name, receiver, target))
 
-    # The token goes to the widget's origin; the ticket handshake stays on the
-    # partner's own origin; nothing is ever posted to '*'. A BroadcastChannel
+    # The token goes to the widget's origin; the ticket handshakes (planner to
+    # frame, hand-over to planner) stay on the partner's own origin; nothing is
+    # ever posted to '*'. A BroadcastChannel
     # (the unlink notice) reaches this origin's pages only, and has no target.
     assert calls == {
         ("static/handover.js", "window.parent", "config.widgetOrigin"),
+        ("static/handover.js", "window.top", "ownOrigin"),
         ("static/handshake.js", "window.top", "ownOrigin"),
         ("static/planner.js", "source", "ownOrigin"),
         ("static/account.js", "channel", None),

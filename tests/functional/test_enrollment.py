@@ -43,7 +43,12 @@ def test_new_shopper_registers_in_the_frame_then_links(webapp, kazaplan):
     link = webapp.link_of(webapp.user_id("new@example.com"))
     assert link.state is LinkState.LINKED
     assert link.kazaplan_user_id == kazaplan_user.id
-    assert handover(page) == {"token": link.access_token, "widgetOrigin": WIDGET_ORIGIN}
+    config = handover(page)
+    assert config["token"] == link.access_token
+    assert config["widgetOrigin"] == WIDGET_ORIGIN
+    # Where the page asks for the frame's ticket, for the partner's own page.
+    ticket_url = path_of(config["ticketUrl"])
+    assert ticket_url == "/kazaplan/enrollment_ticket?access_method=kazaplan"
 
 
 def test_signed_out_shopper_is_asked_to_sign_in_then_links(webapp, kazaplan):
@@ -160,7 +165,11 @@ def test_hand_over_posts_to_the_widget_origin_only(webapp, kazaplan):
 
     assert handover(page)["widgetOrigin"] == WIDGET_ORIGIN
     assert "config.widgetOrigin" in source
-    assert source.count("postMessage(") == 2
+    # The token and the closing go to the widget, the ticket to the top window
+    # on the partner's own origin.
+    assert source.count("postMessage(") == 3
+    assert source.count("}, config.widgetOrigin);") == 2
+    assert "window.top.postMessage({ name: 'kzlink:signedIn'" in source
     assert "'*'" not in source and '"*"' not in source
 
 

@@ -1,7 +1,9 @@
-"""Carrying the planner page's signed-in shopper into the enroll frame.
+"""Carrying the planner page's signed-in shopper into the enroll frame, and a
+shopper who signed in inside the frame back to the partner's top-level pages.
 
 ``shopper`` is the top-level browsing context; ``frame`` the enroll iframe,
-whose cookies live in another partition: a separate cookie jar.
+whose cookies live in another partition: a separate cookie jar (or, where one
+browser holds both sessions, the ``access_method=kazaplan`` look of a page).
 """
 
 import pytest
@@ -101,3 +103,168 @@ def test_redeeming_needs_the_frames_csrf_token(webapp, shopper):
     frame.get("/kazaplan/enroll", status=200)
 
     frame.post("/kazaplan/enroll/ticket", {"ticket": ticket}, status=403)
+
+
+# The other way: a shopper who signed in inside the frame, carried back to the
+# partner's top-level pages by the hand-over page.
+
+SIGN_IN = "/kazaplan/session_ticket"
+FRAMED_ISSUE = ISSUE + "?access_method=kazaplan"
+
+
+@pytest.fixture
+def frame(webapp):
+    frame = webapp.shopper()
+    frame.register("frame@example.com", framed=True)
+    return frame
+
+
+def issue_in_frame(frame, status=200):
+    token = frame.csrf_token(framed=True)
+    return frame.post(FRAMED_ISSUE, headers={"X-CSRF-Token": token}, status=status)
+
+
+def sign_in_top(top, ticket, status=200):
+    token = top.csrf_token()
+    return top.post_json(
+        SIGN_IN, {"ticket": ticket}, headers={"X-CSRF-Token": token}, status=status
+    )
+
+
+def signed_in_email(browser):
+    """The email /account shows, or None when it asks to sign in first."""
+    page = browser.get("/account")
+    if page.status_int != 200:
+        return None
+    return page.html.find(id="partner-email").get_text(strip=True)
+
+
+def test_the_frame_ticket_signs_the_top_level_in(webapp, frame):
+    answer = issue_in_frame(frame)
+    assert answer.headers["Cache-Control"] == "no-store"
+    top = webapp.shopper()
+    assert signed_in_email(top) is None
+
+    signed_in = sign_in_top(top, answer.json["ticket"])
+
+    assert signed_in.headers["Cache-Control"] == "no-store"
+    assert signed_in.json["signed_in"] is True
+    assert signed_in.json["email"] == "frame@example.com"
+    assert signed_in_email(top) == "frame@example.com"
+    # Signing in renewed the CSRF token; the answer gives the new one.
+    assert signed_in.json["csrf_token"] == top.csrf_token()
+    assert top.planner_config()["signedIn"] is True
+
+
+def test_the_frame_ticket_is_for_the_frames_user(webapp, frame):
+    # The same browser is signed in as someone else at the top level.
+    frame.register("top@example.com")
+
+    ticket = issue_in_frame(frame).json["ticket"]
+    elsewhere = webapp.shopper()
+    sign_in_top(elsewhere, ticket)
+
+    assert signed_in_email(elsewhere) == "frame@example.com"
+    assert signed_in_email(frame) == "top@example.com"
+
+
+def test_the_frame_ticket_needs_the_frames_csrf_token(webapp, frame):
+    refused = frame.post(FRAMED_ISSUE, status=403)
+    assert refused.json["error"] == "csrf_failed"
+
+    top_token = frame.csrf_token()
+    frame.post(FRAMED_ISSUE, headers={"X-CSRF-Token": top_token}, status=403)
+
+
+def test_no_frame_ticket_when_the_frame_is_signed_out(webapp):
+    stranger = webapp.shopper()
+    stranger.register("top-only@example.com")
+
+    answer = issue_in_frame(stranger, status=401)
+
+    assert answer.json["error"] == "not_signed_in"
+
+
+def test_the_frame_ticket_works_once(webapp, frame):
+    ticket = issue_in_frame(frame).json["ticket"]
+    sign_in_top(webapp.shopper(), ticket)
+    other = webapp.shopper()
+
+    refused = sign_in_top(other, ticket, status=403)
+
+    assert refused.json["error"] == "ticket_invalid"
+    assert signed_in_email(other) is None
+
+
+@pytest.mark.parametrize("body", [{}, {"ticket": ""}, {"ticket": "made-up"}])
+def test_an_invalid_ticket_signs_no_one_in(webapp, body):
+    top = webapp.shopper()
+    headers = {"X-CSRF-Token": top.csrf_token()}
+
+    refused = top.post_json(SIGN_IN, body, headers=headers, status=403)
+
+    assert refused.json["error"] == "ticket_invalid"
+    assert signed_in_email(top) is None
+
+
+@pytest.mark.parametrize("body", [{"ticket": 7}, {"ticket": "x" * 5000}, ["x"]])
+def test_a_malformed_ticket_is_a_bad_request(webapp, body):
+    top = webapp.shopper()
+    headers = {"X-CSRF-Token": top.csrf_token()}
+
+    refused = top.post_json(SIGN_IN, body, headers=headers, status=400)
+
+    assert refused.json["error"] == "bad_request"
+
+
+def test_signing_in_at_the_top_needs_the_csrf_header(webapp, frame):
+    ticket = issue_in_frame(frame).json["ticket"]
+    top = webapp.shopper()
+    top.csrf_token()
+
+    refused = top.post_json(SIGN_IN, {"ticket": ticket}, status=403)
+
+    assert refused.json["error"] == "csrf_failed"
+    assert signed_in_email(top) is None
+    # Refused before reaching the ticket: it still works.
+    sign_in_top(top, ticket)
+    assert signed_in_email(top) == "frame@example.com"
+
+
+def test_a_ticket_in_the_url_is_ignored(webapp, frame):
+    ticket = issue_in_frame(frame).json["ticket"]
+    top = webapp.shopper()
+    headers = {"X-CSRF-Token": top.csrf_token()}
+
+    refused = top.post(f"{SIGN_IN}?ticket={ticket}", headers=headers, status=403)
+
+    assert refused.json["error"] == "ticket_invalid"
+
+    assert signed_in_email(top) is None
+    sign_in_top(top, ticket)
+    assert signed_in_email(top) == "frame@example.com"
+
+
+def test_a_top_level_signed_in_as_another_user_is_not_switched(webapp, frame):
+    ticket = issue_in_frame(frame).json["ticket"]
+    top = webapp.shopper()
+    top.register("someone-else@example.com")
+    token = top.csrf_token()
+
+    refused = sign_in_top(top, ticket, status=409)
+
+    assert refused.json["error"] == "signed_in_as_another_user"
+    assert signed_in_email(top) == "someone-else@example.com"
+    assert top.csrf_token() == token
+    # The refused ticket is spent all the same.
+    sign_in_top(webapp.shopper(), ticket, status=403)
+
+
+def test_the_same_user_stays_signed_in(webapp, frame):
+    frame.log_in("frame@example.com")
+    token = frame.csrf_token()
+
+    answer = sign_in_top(frame, issue_in_frame(frame).json["ticket"])
+
+    assert answer.json["csrf_token"] == token
+    assert signed_in_email(frame) == "frame@example.com"

@@ -8,7 +8,8 @@ three never disagree about a page.
 from dataclasses import dataclass
 
 # Framing: "always" (the widget frames it), "kazaplan" (framed when
-# access_method=kazaplan, the login and register pages), "never".
+# access_method=kazaplan: the login and register pages, and the ticket the
+# hand-over page asks for), "never".
 ALWAYS = "always"
 KAZAPLAN = "kazaplan"
 NEVER = "never"

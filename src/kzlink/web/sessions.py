@@ -8,12 +8,13 @@ other page the usual ``SameSite=Lax`` one. ``request.session`` picks the right
 one, so Pyramid's session-based CSRF works unchanged in both contexts.
 
 A shopper signed in on the planner page is carried into the frame by an
-enrollment ticket (see the enroll views), not by a shared cookie.
+enrollment ticket, and one who signed in inside the frame is carried back to
+the planner page by another, issued by the frame's session at hand-over (see
+the enroll views): never by a shared cookie.
 
-Known shortcomings: signing in inside the frame signs in that frame only, so
-the partner's own pages still show the shopper signed out until they sign in
-there too. A browser that drops even partitioned cookies in the frame fails the
-frame's CSRF checks: such a shopper cannot link from inside the widget.
+Known shortcoming: a browser that drops even partitioned cookies in the frame
+fails the frame's CSRF checks: such a shopper cannot link from inside the
+widget.
 """
 
 from pyramid.events import NewResponse

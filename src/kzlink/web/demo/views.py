@@ -96,10 +96,11 @@ def log_out(request):
 def planner(request):
     user_id = session_of(request).user_id
     token = _current_token(request, user_id)
+    user = _signed_in_user(request)
     return {
-        "user": _signed_in_user(request),
+        "user": user,
         "widget_script_url": request.registry.kzlink_settings.widget_script_url,
-        "planner": _planner_config(request, user_id, token),
+        "planner": _planner_config(request, user_id, token, user is not None),
     }
 
 
@@ -139,7 +140,7 @@ def _current_token(request, user_id):
     return outcome.access_token if isinstance(outcome, usecases.AccessGranted) else ""
 
 
-def _planner_config(request, user_id, token):
+def _planner_config(request, user_id, token, signed_in):
     settings = request.registry.kzlink_settings
     return {
         "env": "production" if settings.production else "preprod",
@@ -156,6 +157,10 @@ def _planner_config(request, user_id, token):
         },
         "refreshUrl": request.route_url("kazaplan.refresh_token"),
         "ticketUrl": request.route_url("kazaplan.enrollment_ticket"),
+        "sessionTicketUrl": request.route_url("kazaplan.session_ticket"),
+        "signedIn": signed_in,
+        "accountUrl": request.route_path("account"),
+        "logoutUrl": request.route_path("logout"),
         "csrfToken": request.session.get_csrf_token(),
     }
 

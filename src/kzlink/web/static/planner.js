@@ -1,6 +1,7 @@
 // The demo planner page: the Kazaplan widget, the partner's handler for its
-// events (token received, token refused), the enrollment-ticket handshake with
-// the enroll frame, and the unlink broadcast from the account page.
+// events (token received, token refused), the enrollment-ticket handshakes with
+// the enroll frame (this page's shopper into the frame, the frame's shopper
+// back to this page), and the unlink broadcast from the account page.
 (function () {
   'use strict';
   var config = JSON.parse(document.getElementById('kzlink-planner').textContent);
@@ -15,6 +16,9 @@
   // gives up on the token and lets the widget enroll again.
   var attempts = 0;
   var refreshing = false;
+  var signingIn = false;
+  // True while "Your plan is saved." is the latest news.
+  var saved = false;
   var kazaplan = null;
 
   function show(text) {
@@ -32,8 +36,10 @@
     kazaplan.apiUserSave();
   }
 
-  function askForToken() {
-    return fetch(config.refreshUrl, {
+  // Every kzlink endpoint this page calls: a same-origin JSON POST carrying
+  // the session's CSRF token.
+  function postJson(url, body) {
+    return fetch(url, {
       method: 'POST',
       credentials: 'same-origin',
       headers: {
@@ -41,8 +47,12 @@
         'Accept': 'application/json',
         'X-CSRF-Token': config.csrfToken
       },
-      body: JSON.stringify({ access_token: lastToken })
+      body: JSON.stringify(body || {})
     });
+  }
+
+  function askForToken() {
+    return postJson(config.refreshUrl, { access_token: lastToken });
   }
 
   function onRefreshAnswer(response) {
@@ -82,6 +92,9 @@
   }
 
   function onKazaplanEvent(name, status) {
+    // The modal may close just after the save it allowed: keep that outcome.
+    if (saved && name === 'login' && status === 'loginClosed') { return; }
+    saved = false;
     show('Planner: ' + name + ' / ' + status);
     if (name === 'login' && status === 'tokenReceived') {
       attempts = 0;
@@ -91,6 +104,7 @@
       onUnauthorized();
     } else if (status === 'saveSuccess') {
       attempts = 0;
+      saved = true;
       show('Your plan is saved.');
     }
   }
@@ -101,17 +115,73 @@
       return;
     }
     var source = event.source;
-    fetch(config.ticketUrl, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'Accept': 'application/json', 'X-CSRF-Token': config.csrfToken }
-    }).then(function (response) {
+    postJson(config.ticketUrl).then(function (response) {
       return response.ok ? response.json() : { ticket: null };
     }).catch(function () {
       return { ticket: null };
     }).then(function (body) {
       source.postMessage({ name: 'kzlink:ticket', ticket: body.ticket || null }, ownOrigin);
     });
+  }
+
+  // The hand-over page sends a ticket of the shopper signed in inside the
+  // frame. A page already signed in keeps its shopper (the server would refuse
+  // another one anyway); a signed-out page signs in with it, in place, without
+  // a reload that would drop the plan being saved.
+  function signInWithTicket(event) {
+    var data = event.data;
+    if (event.origin !== ownOrigin || !data || data.name !== 'kzlink:signedIn') {
+      return;
+    }
+    if (config.signedIn || signingIn || typeof data.ticket !== 'string' || !data.ticket) {
+      return;
+    }
+    signingIn = true;
+    postJson(config.sessionTicketUrl, { ticket: data.ticket }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (body) {
+      if (body && body.signed_in) {
+        // Signing in renewed the session's CSRF token.
+        config.signedIn = true;
+        config.csrfToken = body.csrf_token;
+        showSignedIn(body.email);
+      }
+    }).catch(function () {
+      // Still signed out here: the shopper can sign in on the site itself.
+    }).then(function () {
+      signingIn = false;
+    });
+  }
+
+  // The header as the site draws it for a signed-in shopper.
+  function showSignedIn(email) {
+    var nav = document.querySelector('.site-header nav');
+    if (!nav || document.getElementById('signed-in-as')) { return; }
+    ['nav-sign-in', 'nav-register'].forEach(function (id) {
+      var link = document.getElementById(id);
+      if (link) { link.remove(); }
+    });
+    var who = document.createElement('span');
+    who.className = 'who';
+    who.id = 'signed-in-as';
+    who.textContent = email;
+    var account = document.createElement('a');
+    account.href = config.accountUrl;
+    account.textContent = 'Account';
+    var form = document.createElement('form');
+    form.className = 'inline';
+    form.method = 'post';
+    form.action = config.logoutUrl;
+    var csrf = document.createElement('input');
+    csrf.type = 'hidden';
+    csrf.name = 'csrf_token';
+    csrf.value = config.csrfToken;
+    var button = document.createElement('button');
+    button.type = 'submit';
+    button.className = 'link';
+    button.textContent = 'Sign out';
+    form.append(csrf, button);
+    nav.append(who, account, form);
   }
 
   function listenForUnlink() {
@@ -125,6 +195,7 @@
   }
 
   window.addEventListener('message', answerTicketRequest);
+  window.addEventListener('message', signInWithTicket);
   listenForUnlink();
 
   if (typeof window.Kazaplan !== 'function') {

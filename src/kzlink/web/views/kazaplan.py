@@ -2,6 +2,12 @@
 
 Each view reads its input, calls one use case and renders the outcome; domain
 errors become answers in :mod:`kzlink.web.errors`.
+
+Tickets go both ways between the partner's top-level page and the enroll
+frame, whose sessions are separate cookies: the planner page hands its
+shopper to the frame (``enroll_ticket``), and the hand-over page hands a
+shopper who signed in inside the frame back to the planner page
+(``session_ticket``).
 """
 
 import logging
@@ -28,6 +34,14 @@ TEMPLATES = "kzlink.web:templates/"
 
 # How long the handshake page waits for the planner page's ticket.
 TICKET_WAIT_MS = 1500
+# How long the hand-over page waits for its own ticket before closing the
+# modal (closing navigates the frame away and would cancel the request).
+HANDOVER_TICKET_WAIT_MS = 1000
+
+SIGNED_IN_AS_ANOTHER = {
+    "error": "signed_in_as_another_user",
+    "message": "You are signed in as someone else on this page.",
+}
 
 
 @view_config(route_name="kazaplan.enroll", request_method="GET")
@@ -89,6 +103,21 @@ def redeem_ticket(request):
     return HTTPSeeOther(request.route_url("kazaplan.enroll"))
 
 
+@view_config(route_name="kazaplan.session_ticket", request_method="POST")
+def sign_in_with_ticket(request):
+    command = usecases.RedeemTicket(body_value(request, "ticket"))
+    user = usecases.redeem_ticket(command, ports_for(request)).user
+    session = session_of(request)
+    if session.user_id is None:
+        session.sign_in(user.id)
+    elif session.user_id != user.id:
+        return _another_user_signed_in(user)
+    # Signing in renews the CSRF token: the page needs the new one.
+    csrf = request.session.get_csrf_token()
+    body = {"signed_in": True, "email": user.email, "csrf_token": csrf}
+    return Response(json_body=body)
+
+
 @exception_view_config(errors.TicketInvalidError, route_name="kazaplan.enroll_ticket")
 def ticket_refused(error, request):
     # No ticket from the planner page: the shopper signs in inside the frame.
@@ -107,11 +136,24 @@ def _ask_to_sign_in(request, outcome):
 
 
 def _hand_over(request, outcome):
+    # The frame's session has a shopper here: its ticket, fetched by the page,
+    # signs the partner's top-level page in too.
     handover = {
         "token": outcome.access_token,
         "widgetOrigin": request.registry.kzlink_settings.widget_origin,
+        "ticketUrl": request.route_url(
+            "kazaplan.enrollment_ticket", _query={"access_method": "kazaplan"}
+        ),
+        "csrfToken": request.session.get_csrf_token(),
+        "ticketWaitMs": HANDOVER_TICKET_WAIT_MS,
     }
     return _render(request, "enroll_handover.jinja2", handover=handover)
+
+
+def _another_user_signed_in(user):
+    # A page's shopper is never switched silently; the ticket is spent anyway.
+    log.info("top-level sign-in refused, another user is signed in user_id=%s", user.id)
+    return Response(json_body=SIGNED_IN_AS_ANOTHER, status=409)
 
 
 def _to_kazaplan(request, outcome):
