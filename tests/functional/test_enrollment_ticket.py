@@ -260,6 +260,17 @@ def test_a_top_level_signed_in_as_another_user_is_not_switched(webapp, frame):
     sign_in_top(webapp.shopper(), ticket, status=403)
 
 
+def test_a_top_level_session_of_a_deleted_user_counts_as_signed_out(webapp, frame):
+    ticket = issue_in_frame(frame).json["ticket"]
+    top = webapp.shopper()
+    top.register("gone@example.com")
+    webapp.delete_user("gone@example.com")
+
+    sign_in_top(top, ticket)
+
+    assert signed_in_email(top) == "frame@example.com"
+
+
 def test_the_same_user_stays_signed_in(webapp, frame):
     frame.log_in("frame@example.com")
     token = frame.csrf_token()

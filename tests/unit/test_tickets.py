@@ -1,4 +1,5 @@
-"""Enrollment tickets: carry the signed-in user into the enroll frame, once."""
+"""Enrollment tickets: carry a signed-in user between the partner's page and the
+enroll frame, once."""
 
 import pytest
 
@@ -6,10 +7,12 @@ from kzlink.domain import errors
 from kzlink.domain.usecases import (
     IssueTicket,
     RedeemTicket,
+    SignInWithTicket,
     TicketIssued,
     TicketRedeemed,
     issue_ticket,
     redeem_ticket,
+    sign_in_with_ticket,
 )
 
 
@@ -76,3 +79,30 @@ def test_a_ticket_of_a_user_gone_since_is_invalid(world):
 
     with pytest.raises(errors.TicketInvalidError):
         redeem_ticket(RedeemTicket(secret), world.ports)
+
+
+@pytest.mark.parametrize("signed_in", [None, "alice", "deleted-since"])
+def test_a_ticket_signs_in_a_page_with_no_other_user(world, signed_in):
+    secret = issued(world).secret
+
+    outcome = sign_in_with_ticket(SignInWithTicket(secret, signed_in), world.ports)
+
+    assert outcome == TicketRedeemed(user=world.users.get("alice"))
+
+
+def test_a_page_signed_in_as_another_user_keeps_it_and_the_ticket_is_spent(world):
+    secret = issued(world).secret
+    world.user("bob")
+
+    with pytest.raises(errors.SignedInAsAnotherUserError):
+        sign_in_with_ticket(SignInWithTicket(secret, "bob"), world.ports)
+
+    with pytest.raises(errors.TicketInvalidError):
+        sign_in_with_ticket(SignInWithTicket(secret, None), world.ports)
+
+
+def test_signing_in_with_a_bad_ticket_is_invalid_whoever_is_signed_in(world):
+    world.user("bob")
+
+    with pytest.raises(errors.TicketInvalidError):
+        sign_in_with_ticket(SignInWithTicket("never-issued", "bob"), world.ports)

@@ -40,6 +40,13 @@ class TicketInvalidError(Error):
     message = "Please sign in to continue."
 
 
+class SignedInAsAnotherUserError(Error):
+    """A ticket would sign in a page already signed in as someone else."""
+
+    code = "signed_in_as_another_user"
+    message = "You are signed in as someone else on this page."
+
+
 class AuthorizationRefusedError(Error):
     code = "authorization_refused"
     message = (

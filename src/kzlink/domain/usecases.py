@@ -100,6 +100,14 @@ class RedeemTicket:
     secret: str | None
 
 
+@dataclass(frozen=True)
+class SignInWithTicket:
+    """Sign a page in with a ticket; ``user_id`` is who that page has now."""
+
+    secret: str | None
+    user_id: str | None
+
+
 # Outcomes.
 
 
@@ -286,6 +294,25 @@ def redeem_ticket(command: RedeemTicket, ports: Ports) -> TicketRedeemed:
     if user is None:
         raise errors.TicketInvalidError(f"user {user_id} is gone")
     log.info("enrollment ticket redeemed user_id=%s", user.id)
+    return TicketRedeemed(user=user)
+
+
+def sign_in_with_ticket(command: SignInWithTicket, ports: Ports) -> TicketRedeemed:
+    """Redeem a ticket for a page that may already have a shopper.
+
+    A page's shopper never changes silently: a page signed in as another user
+    keeps that user, and the ticket is spent all the same. A page whose user
+    has been deleted since counts as signed out.
+    """
+    user = redeem_ticket(RedeemTicket(command.secret), ports).user
+    current = _signed_in_user(command.user_id, ports)
+    if current is not None and current.id != user.id:
+        log.info(
+            "ticket sign-in refused, user_id=%s is signed in instead of user_id=%s",
+            current.id,
+            user.id,
+        )
+        raise errors.SignedInAsAnotherUserError(f"{current.id} instead of {user.id}")
     return TicketRedeemed(user=user)
 
 

@@ -32,6 +32,7 @@ STATUS_BY_CODE = {
     errors.TicketInvalidError.code: 403,
     errors.NotSignedInError.code: 401,
     errors.AccountLinkedElsewhereError.code: 409,
+    errors.SignedInAsAnotherUserError.code: 409,
     errors.NotLinkedError.code: 409,
     errors.RefreshRefusedError.code: 409,
     errors.LinkChangedError.code: 409,

@@ -38,11 +38,6 @@ TICKET_WAIT_MS = 1500
 # modal (closing navigates the frame away and would cancel the request).
 HANDOVER_TICKET_WAIT_MS = 1000
 
-SIGNED_IN_AS_ANOTHER = {
-    "error": "signed_in_as_another_user",
-    "message": "You are signed in as someone else on this page.",
-}
-
 
 @view_config(route_name="kazaplan.enroll", request_method="GET")
 def enroll(request):
@@ -105,13 +100,11 @@ def redeem_ticket(request):
 
 @view_config(route_name="kazaplan.session_ticket", request_method="POST")
 def sign_in_with_ticket(request):
-    command = usecases.RedeemTicket(body_value(request, "ticket"))
-    user = usecases.redeem_ticket(command, ports_for(request)).user
     session = session_of(request)
-    if session.user_id is None:
+    command = usecases.SignInWithTicket(body_value(request, "ticket"), session.user_id)
+    user = usecases.sign_in_with_ticket(command, ports_for(request)).user
+    if session.user_id != user.id:
         session.sign_in(user.id)
-    elif session.user_id != user.id:
-        return _another_user_signed_in(user)
     # Signing in renews the CSRF token: the page needs the new one.
     csrf = request.session.get_csrf_token()
     body = {"signed_in": True, "email": user.email, "csrf_token": csrf}
@@ -148,12 +141,6 @@ def _hand_over(request, outcome):
         "ticketWaitMs": HANDOVER_TICKET_WAIT_MS,
     }
     return _render(request, "enroll_handover.jinja2", handover=handover)
-
-
-def _another_user_signed_in(user):
-    # A page's shopper is never switched silently; the ticket is spent anyway.
-    log.info("top-level sign-in refused, another user is signed in user_id=%s", user.id)
-    return Response(json_body=SIGNED_IN_AS_ANOTHER, status=409)
 
 
 def _to_kazaplan(request, outcome):
