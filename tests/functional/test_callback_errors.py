@@ -151,6 +151,33 @@ def test_state_of_another_user(webapp, kazaplan):
     assert webapp.link_of(attacker_id).state is LinkState.UNLINKED
 
 
+def test_state_of_the_same_user_in_another_browser(webapp, kazaplan):
+    started_here, user_id = framed_shopper(webapp, "two-browsers@example.com")
+    callback = walk_authorize(started_here.start_authorization())
+    # The same account, signed in on another browser, given that callback URL.
+    elsewhere = webapp.shopper()
+    elsewhere.log_in("two-browsers@example.com", framed=True)
+
+    page = elsewhere.get(path_of(callback), status=403)
+
+    assert_error_page(page, 403, errors.StateMismatchError)
+    assert webapp.link_of(user_id).state is LinkState.UNLINKED
+    # The state is spent: the browser that started it must start again.
+    again = started_here.get(path_of(callback), status=400)
+    assert_error_page(again, 400, errors.StateUsedError)
+
+
+def test_signing_in_again_ends_the_authorizations_in_flight(webapp, kazaplan):
+    shopper, user_id = framed_shopper(webapp, "again@example.com")
+    callback = walk_authorize(shopper.start_authorization())
+    shopper.log_in("again@example.com", framed=True)
+
+    page = shopper.get(path_of(callback), status=403)
+
+    assert_error_page(page, 403, errors.StateMismatchError)
+    assert webapp.link_of(user_id).state is LinkState.UNLINKED
+
+
 def test_kazaplan_account_linked_to_another_user(webapp, kazaplan):
     first, first_id = framed_shopper(webapp, "first@example.com")
     first.link()

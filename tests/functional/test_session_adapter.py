@@ -44,3 +44,18 @@ def test_sign_out_forgets_the_user_and_the_token():
 
         assert session.user_id is None
         assert get_csrf_token(request) != token
+
+
+def test_browser_session_is_stable_until_sign_in_or_out():
+    with testing.testConfig():
+        request = signed_cookie_request()
+        session = PyramidSession(request)
+        first = session.browser_session
+
+        assert session.browser_session == first
+        session.sign_in("42")
+        signed_in = session.browser_session
+        session.sign_out()
+
+        assert len({first, signed_in, session.browser_session}) == 3
+        assert len(first) >= 22

@@ -19,7 +19,7 @@ from kzlink.adapters.sql import (
     SqlUserStore,
 )
 from kzlink.adapters.sql.users import Passwords
-from kzlink.domain.authorization import EnrollmentTicket, PendingAuthorization
+from kzlink.domain.authorization import EnrollmentTicket, PendingAuthorization, digest
 from kzlink.domain.errors import (
     AccountLinkedElsewhereError,
     LinkChangedError,
@@ -337,6 +337,7 @@ def pending(state: str = "state-1", verifier: str | None = "verifier-1"):
     return PendingAuthorization(
         state=state,
         user_id=USER,
+        browser_session_digest=digest("browser-session-1"),
         created_at=NOW,
         expires_at=NOW + timedelta(minutes=10),
         code_verifier=verifier,

@@ -23,6 +23,8 @@ from tests.unit.fakes import (
 )
 
 REDIRECT_URI = "https://partner.test/kazaplan/oauth/callback"
+# The browser session the shopper of these tests uses, unless a test says.
+BROWSER = "browser-session-1"
 TOKEN_LIFETIME = timedelta(hours=1)
 MARGIN = timedelta(minutes=5)
 

@@ -15,12 +15,12 @@ from kzlink.domain.usecases import (
     complete_authorization,
     enroll,
 )
-from tests.unit.conftest import REDIRECT_URI
+from tests.unit.conftest import BROWSER, REDIRECT_URI
 
 
-def start(world, user_id: str = "alice") -> str:
+def start(world, user_id: str = "alice", browser_session: str = BROWSER) -> str:
     """Send ``user_id`` to Kazaplan; return the state the callback will carry."""
-    outcome = enroll(Enroll(user_id), world.ports)
+    outcome = enroll(Enroll(user_id, browser_session), world.ports)
     query = parse_qs(urlsplit(outcome.authorize_url).query)
     return query["state"][0]
 
@@ -36,7 +36,7 @@ def flow(world):
 
 
 def callback(flow, **changes) -> CompleteAuthorization:
-    command = CompleteAuthorization("alice", flow.state, code=flow.code)
+    command = CompleteAuthorization("alice", BROWSER, flow.state, code=flow.code)
     return replace(command, **changes)
 
 
@@ -73,7 +73,9 @@ def test_relinking_the_account_already_held_is_allowed(world):
     code = world.kazaplan.grant_code(old.kazaplan_user_id)
     state = start(world)
 
-    complete_authorization(CompleteAuthorization("alice", state, code), world.ports)
+    complete_authorization(
+        CompleteAuthorization("alice", BROWSER, state, code), world.ports
+    )
 
     assert world.links.get("alice").state is LinkState.LINKED
 
@@ -86,7 +88,9 @@ def test_with_pkce_the_recorded_verifier_is_sent_with_the_code(world):
     [pending] = world.authorizations.recorded
     code = world.kazaplan.grant_code(account.id, challenge=pending.code_challenge)
 
-    complete_authorization(CompleteAuthorization("alice", state, code), world.ports)
+    complete_authorization(
+        CompleteAuthorization("alice", BROWSER, state, code), world.ports
+    )
 
     assert world.links.get("alice").state is LinkState.LINKED
 
@@ -133,6 +137,26 @@ def test_state_of_another_user(flow):
     )
 
 
+@pytest.mark.parametrize("browser_session", ["browser-session-2", ""])
+def test_state_started_in_another_browser_session(flow, browser_session):
+    # The same partner user, signed in on another browser (or a fresh session).
+    command = callback(flow, browser_session=browser_session)
+
+    assert_fails_and_keeps_links(flow, command, errors.StateMismatchError)
+
+
+def test_authorizations_in_flight_in_two_browser_sessions_each_complete(world):
+    world.user("alice")
+    account = world.kazaplan.add_user("alice@kazaplan.test")
+    first = start(world, browser_session="laptop")
+    second = start(world, browser_session="phone")
+
+    for state, browser_session in ((second, "phone"), (first, "laptop")):
+        code = world.kazaplan.grant_code(account.id)
+        command = CompleteAuthorization("alice", browser_session, state, code)
+        assert isinstance(complete_authorization(command, world.ports), LinkCompleted)
+
+
 def test_signed_out_before_the_callback(flow):
     assert_fails_and_keeps_links(
         flow, callback(flow, user_id=None), errors.NotSignedInError
@@ -172,7 +196,9 @@ def test_code_refused_when_the_pkce_verifier_does_not_match(world):
     code = world.kazaplan.grant_code(account.id, challenge="another-challenge")
 
     assert_fails_and_keeps_links(
-        world, CompleteAuthorization("alice", state, code), errors.CodeRefusedError
+        world,
+        CompleteAuthorization("alice", BROWSER, state, code),
+        errors.CodeRefusedError,
     )
 
 

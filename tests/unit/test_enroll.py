@@ -17,7 +17,7 @@ from kzlink.domain.usecases import (
     SignInRequired,
     enroll,
 )
-from tests.unit.conftest import REDIRECT_URI
+from tests.unit.conftest import BROWSER, REDIRECT_URI
 
 
 def query_of(url: str) -> dict[str, str]:
@@ -25,20 +25,20 @@ def query_of(url: str) -> dict[str, str]:
 
 
 def test_signed_out_is_asked_to_sign_in(world):
-    assert enroll(Enroll(user_id=None), world.ports) == SignInRequired()
+    assert enroll(Enroll(None, BROWSER), world.ports) == SignInRequired()
 
 
 def test_a_session_whose_user_is_gone_is_asked_to_sign_in(world):
     world.link("ghost", LinkState.LINKED)
 
-    assert enroll(Enroll(user_id="ghost"), world.ports) == SignInRequired()
+    assert enroll(Enroll("ghost", BROWSER), world.ports) == SignInRequired()
 
 
 def test_linked_gets_its_token_without_asking_kazaplan(world):
     link = world.link(world.user("alice"), LinkState.LINKED)
     world.kazaplan.calls.clear()
 
-    outcome = enroll(Enroll("alice"), world.ports)
+    outcome = enroll(Enroll("alice", BROWSER), world.ports)
 
     assert outcome == AccessGranted(
         link.tokens.access_token, link.tokens.expires_at, refreshed=False
@@ -49,7 +49,7 @@ def test_linked_gets_its_token_without_asking_kazaplan(world):
 def test_expired_gets_a_refreshed_token(world):
     old = world.link(world.user("alice"), LinkState.EXPIRED)
 
-    outcome = enroll(Enroll("alice"), world.ports)
+    outcome = enroll(Enroll("alice", BROWSER), world.ports)
 
     stored = world.links.get("alice")
     assert isinstance(outcome, AccessGranted)
@@ -63,7 +63,7 @@ def test_expired_whose_refresh_is_refused_breaks_and_authorizes_again(world):
     world.link(world.user("alice"), LinkState.EXPIRED)
     world.kazaplan.revoke_refresh_tokens()
 
-    outcome = enroll(Enroll("alice"), world.ports)
+    outcome = enroll(Enroll("alice", BROWSER), world.ports)
 
     assert isinstance(outcome, AuthorizationStarted)
     assert world.links.get("alice").state is LinkState.BROKEN
@@ -76,7 +76,7 @@ def test_expired_when_kazaplan_is_unavailable_raises_and_keeps_the_link(world):
     world.kazaplan.fault = errors.KazaplanUnavailableError()
 
     with pytest.raises(errors.KazaplanUnavailableError):
-        enroll(Enroll("alice"), world.ports)
+        enroll(Enroll("alice", BROWSER), world.ports)
     assert world.links.snapshot() == before
 
 
@@ -85,7 +85,7 @@ def test_unlinked_or_broken_starts_an_authorization_for_that_user(world, state):
     world.link(world.user("alice"), state)
     world.kazaplan.calls.clear()
 
-    outcome = enroll(Enroll("alice"), world.ports)
+    outcome = enroll(Enroll("alice", BROWSER), world.ports)
 
     [pending] = world.authorizations.recorded
     assert isinstance(outcome, AuthorizationStarted)
@@ -101,7 +101,7 @@ def test_the_state_carries_at_least_128_bits_of_randomness(world):
     world.user("alice")
 
     states = {
-        query_of(enroll(Enroll("alice"), world.ports).authorize_url)["state"]
+        query_of(enroll(Enroll("alice", BROWSER), world.ports).authorize_url)["state"]
         for _ in range(20)
     }
 
@@ -113,7 +113,7 @@ def test_the_state_carries_at_least_128_bits_of_randomness(world):
 def test_without_pkce_no_challenge_is_sent(world):
     world.user("alice")
 
-    outcome = enroll(Enroll("alice"), world.ports)
+    outcome = enroll(Enroll("alice", BROWSER), world.ports)
 
     [pending] = world.authorizations.recorded
     assert pending.code_verifier is None
@@ -124,7 +124,7 @@ def test_with_pkce_the_challenge_matches_the_recorded_verifier(world):
     world.policy = replace(world.policy, use_pkce=True)
     world.user("alice")
 
-    outcome = enroll(Enroll("alice"), world.ports)
+    outcome = enroll(Enroll("alice", BROWSER), world.ports)
 
     [pending] = world.authorizations.recorded
     sent = query_of(outcome.authorize_url)["code_challenge"]
@@ -143,6 +143,6 @@ def test_code_challenge_is_the_s256_of_rfc_7636():
 def test_authorization_goes_back_to_the_configured_redirect_uri(world):
     world.user("alice")
 
-    enroll(Enroll("alice"), world.ports)
+    enroll(Enroll("alice", BROWSER), world.ports)
 
     assert world.kazaplan.redirect_uris == [REDIRECT_URI]

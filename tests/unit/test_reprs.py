@@ -12,14 +12,20 @@ NOW = datetime(2030, 1, 1, tzinfo=UTC)
 ACCESS = "access-7f3a9c2e51d84b06"
 REFRESH = "refresh-0b6e4d2a9f1c7358"
 TOKENS = Tokens(ACCESS, REFRESH, NOW, scope="plans")
-PENDING = PendingAuthorization.start("alice", NOW, timedelta(minutes=10), True)
+BROWSER_SESSION = "browser-5c1e8a0d"
+PENDING = PendingAuthorization.start(
+    "alice", BROWSER_SESSION, NOW, timedelta(minutes=10), True
+)
 TICKET = EnrollmentTicket.issue("alice", NOW, timedelta(minutes=1))
 
 CASES = {
     "tokens": (TOKENS, [ACCESS, REFRESH]),
     "link": (Link("alice", LinkState.LINKED, 42, TOKENS), [ACCESS, REFRESH]),
     "access granted": (AccessGranted(ACCESS, NOW, refreshed=True), [ACCESS]),
-    "pending authorization": (PENDING, [PENDING.state, PENDING.code_verifier]),
+    "pending authorization": (
+        PENDING,
+        [PENDING.state, PENDING.code_verifier, BROWSER_SESSION],
+    ),
     "enrollment ticket": (TICKET, [TICKET.secret]),
     "ticket issued": (TicketIssued(TICKET.secret, NOW), [TICKET.secret]),
 }

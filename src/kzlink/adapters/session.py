@@ -6,6 +6,7 @@ fresh CSRF token, so that nothing planted before the sign-in survives it.
 """
 
 import logging
+import secrets
 
 from pyramid.csrf import new_csrf_token
 from zope.interface import implementer
@@ -15,6 +16,7 @@ from kzlink.domain.ports import ISession
 log = logging.getLogger(__name__)
 
 USER_KEY = "kzlink.user_id"
+BROWSER_SESSION_KEY = "kzlink.browser_session"
 
 
 @implementer(ISession)
@@ -26,6 +28,14 @@ class PyramidSession:
     def user_id(self) -> str | None:
         value = self._request.session.get(USER_KEY)
         return str(value) if value is not None else None
+
+    @property
+    def browser_session(self) -> str:
+        # Invalidating the session (sign-in, sign-out) drops it with the rest.
+        session = self._request.session
+        if BROWSER_SESSION_KEY not in session:
+            session[BROWSER_SESSION_KEY] = secrets.token_urlsafe(16)
+        return session[BROWSER_SESSION_KEY]
 
     def sign_in(self, user_id: str) -> None:
         session = self._request.session

@@ -1,13 +1,14 @@
-"""Authorizations in flight (the ``state`` nonce, who started it, PKCE) and
-enrollment tickets.
+"""Authorizations in flight (the ``state`` nonce, who started it and in which
+browser session, PKCE) and enrollment tickets.
 
 An authorization is recorded on the server when the enroll page sends a shopper
-to Kazaplan, and taken (once) by the callback. Nothing here depends on a cookie,
-so the callback works in a cross-site iframe that never receives one.
+to Kazaplan, and taken (once) by the callback, which must come from the same
+browser session. The state itself travels in URLs only, never in a cookie.
 """
 
 import base64
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,25 +29,39 @@ def code_challenge(verifier: str) -> str:
 
 @dataclass(frozen=True)
 class PendingAuthorization:
-    """One authorization in flight, started by ``user_id``."""
+    """One authorization in flight, started by ``user_id`` in the browser
+    session whose digest is ``browser_session_digest``."""
 
     state: str = field(repr=False)
     user_id: str
+    browser_session_digest: str
     created_at: datetime
     expires_at: datetime
     code_verifier: str | None = field(default=None, repr=False)
 
     @classmethod
     def start(
-        cls, user_id: str, now: datetime, ttl: timedelta, use_pkce: bool
+        cls,
+        user_id: str,
+        browser_session: str,
+        now: datetime,
+        ttl: timedelta,
+        use_pkce: bool,
     ) -> "PendingAuthorization":
         return cls(
             state=new_nonce(),
             user_id=user_id,
+            browser_session_digest=digest(browser_session),
             created_at=now,
             expires_at=now + ttl,
             code_verifier=new_nonce() if use_pkce else None,
         )
+
+    def started_in(self, browser_session: str | None) -> bool:
+        """Whether this authorization was started in ``browser_session``."""
+        if not browser_session:
+            return False
+        return hmac.compare_digest(self.browser_session_digest, digest(browser_session))
 
     @property
     def code_challenge(self) -> str | None:

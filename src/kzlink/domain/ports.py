@@ -121,6 +121,11 @@ class ISession(Interface):
     """Who is signed in, in the browser context of the current request."""
 
     user_id = Attribute("The signed-in partner user id (str), or None.")
+    browser_session = Attribute(
+        "A random value (str) naming this browser session: made when first "
+        "read, renewed at every sign-in and sign-out. An authorization started "
+        "in one browser session completes only in the same one."
+    )
 
     def sign_in(user_id):
         """Remember ``user_id`` as signed in for this browser context."""

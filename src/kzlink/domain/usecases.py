@@ -59,12 +59,16 @@ class Ports:
 
 @dataclass(frozen=True)
 class Enroll:
+    """``browser_session`` names the browser session asking (see ISession)."""
+
     user_id: str | None
+    browser_session: str = field(repr=False)
 
 
 @dataclass(frozen=True)
 class CompleteAuthorization:
     user_id: str | None
+    browser_session: str = field(repr=False)
     state: str | None
     code: str | None = None
     error: str | None = None
@@ -183,7 +187,7 @@ def enroll(command: Enroll, ports: Ports):
         outcome = refresh(Refresh(user.id), ports)
         if isinstance(outcome, AccessGranted):
             return outcome
-    return _start_authorization(user, ports)
+    return _start_authorization(user, command.browser_session, ports)
 
 
 def complete_authorization(
@@ -198,6 +202,10 @@ def complete_authorization(
         raise errors.NotSignedInError("signed out before the callback")
     if command.user_id != pending.user_id:
         raise errors.StateMismatchError(f"state of user {pending.user_id}")
+    if not pending.started_in(command.browser_session):
+        raise errors.StateMismatchError(
+            f"state of user {pending.user_id} started in another browser session"
+        )
     if command.error == "access_denied":
         raise errors.AuthorizationRefusedError()
     if command.error:
@@ -387,9 +395,12 @@ def _refuse_if_linked_elsewhere(user_id: str, kazaplan_user_id: int, ports: Port
         )
 
 
-def _start_authorization(user: PartnerUser, ports: Ports) -> AuthorizationStarted:
+def _start_authorization(
+    user: PartnerUser, browser_session: str, ports: Ports
+) -> AuthorizationStarted:
     pending = PendingAuthorization.start(
         user.id,
+        browser_session,
         ports.clock.now(),
         ports.policy.authorization_ttl,
         ports.policy.use_pkce,

@@ -57,6 +57,7 @@ class SqlPendingAuthorizations:
             PendingAuthorizationRow(
                 digest=key,
                 user_id=authorization.user_id,
+                browser_session_digest=authorization.browser_session_digest,
                 created_at=authorization.created_at,
                 expires_at=authorization.expires_at,
                 code_verifier=verifier
@@ -77,6 +78,7 @@ class SqlPendingAuthorizations:
         authorization = PendingAuthorization(
             state=state,
             user_id=row.user_id,
+            browser_session_digest=row.browser_session_digest,
             created_at=row.created_at,
             expires_at=row.expires_at,
             code_verifier=row.code_verifier

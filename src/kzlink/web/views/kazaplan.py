@@ -41,15 +41,18 @@ HANDOVER_TICKET_WAIT_MS = 1000
 
 @view_config(route_name="kazaplan.enroll", request_method="GET")
 def enroll(request):
-    command = usecases.Enroll(session_of(request).user_id)
+    session = session_of(request)
+    command = usecases.Enroll(session.user_id, session.browser_session)
     outcome = usecases.enroll(command, ports_for(request))
     return _ENROLL_OUTCOMES[type(outcome)](request, outcome)
 
 
 @view_config(route_name="kazaplan.callback", request_method="GET")
 def callback(request):
+    session = session_of(request)
     command = usecases.CompleteAuthorization(
-        user_id=session_of(request).user_id,
+        user_id=session.user_id,
+        browser_session=session.browser_session,
         state=query_value(request, "state"),
         code=query_value(request, "code"),
         error=query_value(request, "error"),
