@@ -5,6 +5,7 @@ Chromium ships) and allowed. It checks what the shopper sees and what was
 stored: the link in kzlink's database and the plans in the Kazaplan simulator.
 """
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -112,6 +113,32 @@ def test_signed_in_shopper_links_without_signing_in_again(shopper, e2e_server):
     assert shopper.requested("/login", since=before) == []
     assert shopper.requested("/kazaplan/enroll/ticket", since=before)
     assert stored_plans(e2e_server, email) == [("Living room", 2)]
+    assert_linked(e2e_server, email)
+
+
+def test_a_slow_ticket_still_spares_the_second_sign_in(shopper, e2e_server):
+    # Longer than the frame waits for the planner page's first answer: only the
+    # acknowledgement keeps the frame waiting for the ticket.
+    delay_s = 3
+
+    def slow_ticket(route):
+        time.sleep(delay_s)
+        route.continue_()
+
+    email = new_email("slow-ticket", shopper.mode)
+    shopper.register(email, PASSWORD)
+    shopper.open_planner()
+    shopper.page.route("**/kazaplan/enrollment_ticket", slow_ticket)
+    shopper.draw(1)
+    before = len(shopper.requests)
+    shopper.save("Hallway")
+
+    shopper.expect_enroll_modal()
+    shopper.link_on_kazaplan()
+    shopper.expect_saved()
+
+    assert shopper.requested("/login", since=before) == []
+    assert stored_plans(e2e_server, email) == [("Hallway", 1)]
     assert_linked(e2e_server, email)
 
 

@@ -115,6 +115,8 @@
       return;
     }
     var source = event.source;
+    // At once, so that the frame waits for the ticket however slow the server.
+    source.postMessage({ name: 'kzlink:ticketPending' }, ownOrigin);
     postJson(config.ticketUrl).then(function (response) {
       return response.ok ? response.json() : { ticket: null };
     }).catch(function () {

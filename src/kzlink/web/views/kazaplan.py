@@ -32,8 +32,11 @@ log = logging.getLogger(__name__)
 
 TEMPLATES = "kzlink.web:templates/"
 
-# How long the handshake page waits for the planner page's ticket.
-TICKET_WAIT_MS = 1500
+# How long the handshake page waits for the planner page to acknowledge its
+# request (a postMessage round trip), then for the ticket itself (a request to
+# this server).
+TICKET_ANSWER_WAIT_MS = 1500
+TICKET_WAIT_MS = 15_000
 # How long the hand-over page waits for its own ticket before closing the
 # modal (closing navigates the frame away and would cancel the request).
 HANDOVER_TICKET_WAIT_MS = 1000
@@ -126,7 +129,8 @@ def _ask_to_sign_in(request, outcome):
     # site, top level, where the shopper may be signed in) for a ticket.
     handshake = {
         "loginUrl": login_url(request, request.route_path("kazaplan.enroll")),
-        "waitMs": TICKET_WAIT_MS,
+        "waitMs": TICKET_ANSWER_WAIT_MS,
+        "ticketWaitMs": TICKET_WAIT_MS,
     }
     return _render(request, "enroll_handshake.jinja2", handshake=handshake)
 
