@@ -15,7 +15,7 @@ from kzlink.domain import errors
 from kzlink.domain.authorization import code_challenge
 from kzlink.domain.ports import IKazaplan
 from kzlink.settings import DOCUMENTED_SCOPE
-from tests.fixtures.simulator import TEST_CLIENT, query_params, walk_authorize
+from tests.fixtures.simulator import TEST_CLIENT, query_params, serve, walk_authorize
 
 REDIRECT_URI = TEST_CLIENT.redirect_uris[0]
 EMAIL = "shopper@example.com"
@@ -204,6 +204,59 @@ def test_kazaplan_faults_are_unavailability(adapter, kazaplan, fault):
         adapter.fetch_user(tokens.access_token)
     with pytest.raises(errors.KazaplanUnavailableError):
         adapter.exchange_code("any-code", REDIRECT_URI)
+
+
+def answering(raw_json: str):
+    """A WSGI app that answers every request with ``raw_json``, status 200."""
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [raw_json.encode()]
+
+    return app
+
+
+TOKEN = '"access_token": "a", "refresh_token": "r", "token_type": "Bearer"'
+USER = '"email": "shopper@example.com"'
+
+
+@pytest.mark.parametrize(
+    "call, raw_json",
+    [
+        ("refresh", "{" + TOKEN + ', "expires_in": 1e400}'),
+        ("refresh", "{" + TOKEN + ', "expires_in": 100000000000000000000}'),
+        ("refresh", "{" + TOKEN + ', "expires_in": 0}'),
+        ("refresh", "{" + TOKEN + ', "expires_in": 3600.5}'),
+        ("refresh", "{" + TOKEN + ', "expires_in": true}'),
+        ("refresh", "{" + TOKEN + ', "expires_in": "soon"}'),
+        ("fetch_user", "{" + USER + ', "id": 1e400}'),
+        ("fetch_user", "{" + USER + ', "id": 9223372036854775808}'),
+        ("fetch_user", "{" + USER + ', "id": -4}'),
+        ("fetch_user", "{" + USER + ', "id": 12, "nbPlans": 1e400}'),
+        ("list_plans", '{"results": [], "page": 1e400}'),
+        ("list_plans", '{"results": [], "count": -1}'),
+        ("list_plans", '{"results": [{"title": "no id"}]}'),
+    ],
+)
+def test_numbers_out_of_shape_are_unavailability(kazaplan, call, raw_json):
+    with serve(answering(raw_json)) as odd_kazaplan:
+        adapter = make_adapter(kazaplan.authorize_url, odd_kazaplan)
+
+        with pytest.raises(errors.KazaplanUnavailableError):
+            getattr(adapter, call)("a-token")
+
+
+@pytest.mark.parametrize("expires_in", ['"3600"', "3600.0", "3600"])
+def test_a_lifetime_given_as_text_or_whole_float_is_read(kazaplan, expires_in):
+    raw_json = "{" + TOKEN + f', "expires_in": {expires_in}}}'
+    with serve(answering(raw_json)) as odd_kazaplan:
+        adapter = make_adapter(kazaplan.authorize_url, odd_kazaplan)
+        before = datetime.now(UTC)
+
+        tokens = adapter.refresh("a-token")
+
+    lifetime = tokens.expires_at - before
+    assert timedelta(hours=1) <= lifetime < timedelta(hours=1, minutes=1)
 
 
 def test_unreachable_kazaplan_is_unavailability(kazaplan):

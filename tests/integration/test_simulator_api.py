@@ -214,6 +214,13 @@ def test_a_plan_picture_is_a_png_for_its_owner_only(kazaplan):
     assert theirs.status_code == 404
 
 
+@pytest.mark.parametrize("plan_id", ["9" * 19, "1" * 5000])
+def test_a_plan_id_too_long_to_exist_is_not_found(kazaplan, plan_id):
+    alice = kazaplan.obtain_tokens("alice@example.com")["access_token"]
+
+    assert get(kazaplan, f"/v3/plans/{plan_id}.png", alice).status_code == 404
+
+
 def test_the_fault_error_answers_503(kazaplan):
     token = kazaplan.obtain_tokens()["access_token"]
     kazaplan.sim.fault = "error"

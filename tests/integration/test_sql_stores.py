@@ -275,6 +275,14 @@ class LinkStoreContract:
             assert unit.links.find_by_kazaplan_user(43).user_id == "other"
             assert unit.links.find_by_kazaplan_user(44) is None
 
+    def test_kazaplan_user_ids_beyond_32_bits_are_kept(self, harness):
+        large = 2**62 + 7
+        with harness.unit() as unit:
+            unit.links.save(linked(unit.links.get(USER), kazaplan_user_id=large))
+        with harness.unit() as unit:
+            assert unit.links.get(USER).kazaplan_user_id == large
+            assert unit.links.find_by_kazaplan_user(large).user_id == USER
+
     def test_one_kazaplan_account_cannot_be_linked_twice(self, harness):
         with harness.unit() as unit:
             unit.links.save(linked(unit.links.get(USER), kazaplan_user_id=42))

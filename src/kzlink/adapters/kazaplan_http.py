@@ -30,6 +30,15 @@ class _Malformed(Exception):
     """A Kazaplan answer is not in the documented shape."""
 
 
+# What reading an answer of the wrong shape can raise.
+_MALFORMED = (_Malformed, KeyError, TypeError, ValueError, OverflowError)
+# Bounds of the numbers read from Kazaplan: ids fit a 64-bit column, counts and
+# pages a 32-bit one, and a token lifetime stays within timedelta's range.
+_MAX_ID = 2**63 - 1
+_MAX_COUNT = 2**31 - 1
+_MAX_LIFETIME_SECONDS = 2**31 - 1
+
+
 @implementer(IKazaplan)
 class HttpKazaplan:
     def __init__(
@@ -106,7 +115,7 @@ class HttpKazaplan:
         body = self._get("/v3/users", access_token)
         try:
             return _user(body)
-        except (_Malformed, KeyError, TypeError, ValueError) as error:
+        except _MALFORMED as error:
             raise _unavailable("user", f"malformed user: {error}") from None
 
     def list_plans(self, access_token, page=1, limit=20):
@@ -115,7 +124,7 @@ class HttpKazaplan:
         )
         try:
             return _plan_page(body)
-        except (_Malformed, KeyError, TypeError, ValueError) as error:
+        except _MALFORMED as error:
             raise _unavailable("plans", f"malformed plan list: {error}") from None
 
     # The wire.
@@ -138,7 +147,7 @@ class HttpKazaplan:
         body = _json_body("token", response)
         try:
             return _tokens(body, self._now(), previous_refresh_token)
-        except (_Malformed, KeyError, TypeError, ValueError) as error:
+        except _MALFORMED as error:
             raise _unavailable("token", f"malformed token answer: {error}") from None
 
     def _get(self, path, access_token, params=None):
@@ -227,9 +236,7 @@ def _unavailable(call, why):
 def _tokens(body, now, previous_refresh_token):
     if str(body.get("token_type", "")).lower() != "bearer":
         raise _Malformed("token_type is not Bearer")
-    expires_in = int(body["expires_in"])
-    if expires_in <= 0:
-        raise _Malformed("expires_in is not positive")
+    expires_in = _whole(body["expires_in"], 1, _MAX_LIFETIME_SECONDS)
     # RFC 6749 section 6 lets a server keep the refresh token: then it stays.
     refresh_token = body.get("refresh_token") or previous_refresh_token
     return Tokens(
@@ -242,13 +249,13 @@ def _tokens(body, now, previous_refresh_token):
 
 def _user(body):
     return KazaplanUser(
-        id=int(body["id"]),
+        id=_whole(body["id"], 1, _MAX_ID),
         email=_text(body["email"]),
         username=str(body.get("username") or ""),
         first_name=str(body.get("firstName") or ""),
         last_name=str(body.get("lastName") or ""),
         country_code=body.get("countryCode") or None,
-        nb_plans=_optional_int(body.get("nbPlans")),
+        nb_plans=_optional_count(body.get("nbPlans")),
     )
 
 
@@ -267,9 +274,9 @@ def _plan_page(body):
     )
     return PlanPage(
         plans=plans,
-        page=int(body.get("page") or 1),
-        pages=int(body.get("pages") or 1),
-        count=int(body.get("count") or len(plans)),
+        page=_whole(body.get("page") or 1, 1, _MAX_COUNT),
+        pages=_whole(body.get("pages") or 1, 1, _MAX_COUNT),
+        count=_whole(body.get("count") or len(plans), 0, _MAX_COUNT),
     )
 
 
@@ -279,10 +286,22 @@ def _text(value):
     return value
 
 
-def _optional_int(value):
+def _optional_count(value):
     if value in (None, ""):
         return None
-    return int(value)
+    return _whole(value, 0, _MAX_COUNT)
+
+
+def _whole(value, low, high):
+    # JSON numbers may come as 7, 7.0 or "7"; never as true, 7.5 or 1e400.
+    if isinstance(value, bool):
+        raise _Malformed("expected a number, not a boolean")
+    if isinstance(value, float) and not value.is_integer():
+        raise _Malformed("expected a whole number")
+    number = int(value)
+    if not low <= number <= high:
+        raise _Malformed(f"number out of range {low}..{high}")
+    return number
 
 
 def _timestamp(value):

@@ -16,7 +16,7 @@ ROUTES = (
     ("token", "/oauth/token", "POST", token.token),
     ("v3_user", "/v3/users", "GET", api.current_user),
     ("v3_plans", "/v3/users/plans", "GET", api.user_plans),
-    ("v3_plan_png", r"/v3/plans/{plan_id:\d+}.png", "GET", api.plan_picture),
+    ("v3_plan_png", r"/v3/plans/{plan_id:\d{1,18}}.png", "GET", api.plan_picture),
     ("integration_js", "/js/integration.js", "GET", widget.integration_script),
     ("widget_js", "/js/widget.js", "GET", widget.widget_script),
     ("widget", "/widget", "GET", widget.widget_page),

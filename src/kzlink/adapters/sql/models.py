@@ -7,7 +7,7 @@ compares them.
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Integer, MetaData, String, Text
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -75,7 +75,7 @@ class LinkRow(Base):
 
     user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     state: Mapped[str] = mapped_column(String(16))
-    kazaplan_user_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    kazaplan_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     access_token: Mapped[str | None] = mapped_column(Text)
     refresh_token: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
