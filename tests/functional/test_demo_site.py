@@ -29,6 +29,11 @@ EVIL_NEXT = [
     "/\t/evil.test",
     "/%09/evil.test",
     " //evil.test",
+    # Not ASCII: a Location header could not even carry them.
+    "/\uff0f/evil.test",
+    "/\u3002evil.test",
+    "/\u2028/evil.test",
+    "/caf\u00e9",
 ]
 
 
@@ -285,7 +290,21 @@ def test_callback_redirect_sends_no_referrer_and_is_not_stored(webapp, kazaplan)
     assert back.headers["Cache-Control"] == "no-store"
     page = back.follow()
     assert page.headers["Cache-Control"] == "no-store"
-    assert page.headers["Referrer-Policy"] == "no-referrer"
+    # Its URL holds nothing secret, and its handshake form must keep its Origin.
+    assert page.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_the_planner_page_with_its_token_is_not_stored(webapp, kazaplan):
+    shopper = webapp.shopper()
+    shopper.register("planner-headers@example.com")
+    shopper.log_in("planner-headers@example.com", framed=True)
+    shopper.link()
+
+    planner = shopper.get("/")
+
+    assert planner.headers["Cache-Control"] == "no-store"
+    assert planner.headers["Referrer-Policy"] == "same-origin"
+    assert shopper.planner_config()["widget"]["token"]
 
 
 def test_frame_cookie_is_partitioned_and_cross_site(webapp):

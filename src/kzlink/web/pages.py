@@ -17,9 +17,14 @@ NEVER = "never"
 
 @dataclass(frozen=True)
 class Page:
+    """``carries_token``: the answer holds a token, code or ticket, so it is
+    never cached and sends no referrer. ``posts_forms``: the page posts forms to
+    this site, so its own origin must still reach the CSRF origin check."""
+
     framing: str = NEVER
     carries_token: bool = False
     json: bool = False
+    posts_forms: bool = False
 
 
 def add_page(config, name, pattern, page, **route_options):

@@ -42,11 +42,15 @@ def body_value(request, name: str) -> str | None:
 def safe_next(value: str | None, default: str) -> str:
     """``value`` when it is a path on this site, else ``default``.
 
-    Only a relative path that starts with a single ``/`` is kept, judged after
-    percent-decoding (repeatedly), with no backslash, control character or
-    scheme: anything a browser could read as another host is refused.
+    Only a relative path that starts with a single ``/`` is kept, judged as
+    given and after percent-decoding (repeatedly), with no backslash, control
+    character or scheme: anything a browser could read as another host is
+    refused. It must be printable ASCII as given, since it becomes a
+    ``Location`` header.
     """
-    if not value or len(value) > MAX_VALUE_LENGTH:
+    if not value or len(value) > MAX_VALUE_LENGTH or not _printable_ascii(value):
+        return default
+    if not value.startswith("/") or value.startswith("//"):
         return default
     decoded = value
     for _ in range(3):
@@ -59,6 +63,10 @@ def safe_next(value: str | None, default: str) -> str:
     if parts.scheme or parts.netloc:
         return default
     return value
+
+
+def _printable_ascii(value: str) -> bool:
+    return all("!" <= char <= "~" for char in value)
 
 
 def login_url(request, next_path: str) -> str:

@@ -8,8 +8,11 @@ JSON_WITH_TOKEN = Page(carries_token=True, json=True)
 # (the frame's session then issues it, for the frame's user).
 TICKET_ISSUER = Page(KAZAPLAN, carries_token=True, json=True)
 
+# The enroll page posts the ticket form of its handshake.
+ENROLL = Page(ALWAYS, carries_token=True, posts_forms=True)
+
 LINKING = (
-    ("kazaplan.enroll", "/kazaplan/enroll", FRAMED_WITH_TOKEN),
+    ("kazaplan.enroll", "/kazaplan/enroll", ENROLL),
     ("kazaplan.enroll_ticket", "/kazaplan/enroll/ticket", FRAMED_WITH_TOKEN),
     ("kazaplan.callback", "/kazaplan/oauth/callback", FRAMED_WITH_TOKEN),
     ("kazaplan.refresh_token", "/kazaplan/refresh_token", JSON_WITH_TOKEN),
@@ -20,8 +23,8 @@ LINKING = (
 )
 
 DEMO = (
-    # The planner page embeds the current access token.
-    ("home", "/", Page(carries_token=True)),
+    # The planner page embeds the current access token, and a sign-out form.
+    ("home", "/", Page(carries_token=True, posts_forms=True)),
     ("login", "/login", Page(KAZAPLAN)),
     ("register", "/register", Page(KAZAPLAN)),
     ("logout", "/logout", Page()),

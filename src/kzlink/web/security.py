@@ -3,8 +3,8 @@
 Framing: pages the widget frames (enroll, its callback, the login and register
 pages in their iframe look) may be framed by the widget's origin, inside the
 partner's own pages, and by nothing else; every other kzlink page by no one but
-itself. Pages that carry a token, a code or a
-ticket are never cached and send no referrer. Routes of an including
+itself. Pages that carry a token, a code or a ticket are never cached and
+send no referrer to another site. Routes of an including
 application or of the simulator get ``nosniff`` only.
 """
 
@@ -39,7 +39,15 @@ def set_security_headers(event):
     page = page_of(request)
     if page is not None and page.carries_token:
         headers["Cache-Control"] = "no-store"
-        headers["Referrer-Policy"] = "no-referrer"
+        headers["Referrer-Policy"] = _referrer_policy(page)
+
+
+def _referrer_policy(page) -> str:
+    # Under no-referrer, browsers send "Origin: null" with a page's own form
+    # posts, and over https the CSRF origin check refuses them. A page that
+    # posts forms to this site, and whose URL holds no secret, sends its
+    # referrer to this site only: nothing reaches another site either way.
+    return "same-origin" if page.posts_forms else "no-referrer"
 
 
 def leave_widget_host(event):
