@@ -38,7 +38,7 @@ def _flag(value):
 
 OPTIONS = (
     Option("kzlink.public_url", "KZLINK_PUBLIC_URL", "http://127.0.0.1:6543"),
-    Option("kzlink.widget_origin", "KZLINK_WIDGET_ORIGIN", "http://localhost:6543"),
+    Option("kzlink.widget_origin", "KZLINK_WIDGET_ORIGIN", ""),
     Option(
         "kzlink.widget_script_url",
         "KZLINK_WIDGET_SCRIPT_URL",
@@ -114,12 +114,15 @@ class Settings:
     production: bool
     simulator: bool
     simulator_token_lifetime: timedelta
+    # The keys of the secret options whose value came from the settings (the
+    # ini file) rather than the environment.
+    secrets_outside_environment: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         # Secrets stay out of reprs, hence out of tracebacks and logs.
         shown = ", ".join(
             f"{f.name}={'***' if option.secret else getattr(self, f.name)!r}"
-            for f, option in zip(fields(self), OPTIONS, strict=True)
+            for f, option in _fields_and_options()
         )
         return f"Settings({shown})"
 
@@ -148,7 +151,12 @@ def load(raw: dict, environ: dict | None = None) -> Settings:
             raise SettingsError(
                 f"{option.key} (or {option.env}) is not valid: {error}"
             ) from None
-    return Settings(*values)
+    outside = tuple(
+        option.key
+        for option in OPTIONS
+        if option.secret and raw.get(option.key) and not environ.get(option.env)
+    )
+    return Settings(*values, secrets_outside_environment=outside)
 
 
 def _origin(url: str) -> str:
@@ -167,13 +175,22 @@ _DEVELOPMENT_SECRETS = {
 def check(settings: Settings) -> list[str]:
     """Refuse settings that cannot work or are unsafe; return warnings.
 
-    In production every secret must come from the environment (no empty or
-    development value), the public URL must be https and the widget origin
-    set. Each refusal names the setting and its environment variable.
+    The client id and the widget origin must be set, and the widget origin be
+    an origin. In production every secret must come from the environment (no
+    empty or development value), the public URL and the widget origin must be
+    https, and the partner key set. Each refusal names the setting and its
+    environment variable.
     """
     problems = []
+    if not settings.client_id:
+        problems.append("kzlink.client_id (KZLINK_CLIENT_ID) is not set")
     if not settings.widget_origin:
         problems.append("kzlink.widget_origin (KZLINK_WIDGET_ORIGIN) is not set")
+    elif not _is_origin(settings.widget_origin):
+        problems.append(
+            "kzlink.widget_origin (KZLINK_WIDGET_ORIGIN) must be one origin, "
+            "scheme://host[:port], with no path, wildcard or space"
+        )
     for option in OPTIONS:
         value = getattr(settings, _field_of(option))
         if option.secret and not value:
@@ -195,7 +212,14 @@ def check(settings: Settings) -> list[str]:
 
 
 def _production_problems(settings: Settings) -> list[str]:
-    problems = []
+    problems = [
+        f"{option.key} must come from {option.env} in production, "
+        "not from the settings file"
+        for option in OPTIONS
+        if option.key in settings.secrets_outside_environment
+    ]
+    if not settings.partner_key:
+        problems.append("kzlink.partner_key (KZLINK_PARTNER_KEY) is not set")
     if not settings.public_url.startswith("https://"):
         problems.append("kzlink.public_url (KZLINK_PUBLIC_URL) must be an https URL")
     if not settings.widget_origin.startswith("https://"):
@@ -218,6 +242,27 @@ def _production_problems(settings: Settings) -> list[str]:
     return problems
 
 
+def _is_origin(value: str) -> bool:
+    # It is the target of the token's postMessage and a CSP source: exactly one
+    # origin, as a browser serializes it.
+    if any(char.isspace() or char in "*'\";," for char in value):
+        return False
+    parts = urlsplit(value)
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or out of range
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and "@" not in parts.netloc
+        and parts.path == ""
+        and not parts.query
+        and not parts.fragment
+        and (port is not None or not parts.netloc.endswith(":"))
+    )
+
+
 def _uses_development_secret(value: str) -> bool:
     return any(secret in value for secret in _DEVELOPMENT_SECRETS)
 
@@ -226,7 +271,9 @@ def _field_of(option: Option) -> str:
     return _FIELD_BY_KEY[option.key]
 
 
-_FIELD_BY_KEY = {
-    option.key: field.name
-    for option, field in zip(OPTIONS, fields(Settings), strict=True)
-}
+def _fields_and_options():
+    # The fields of Settings, in order, are the options' and then one more.
+    return zip(fields(Settings)[: len(OPTIONS)], OPTIONS, strict=True)
+
+
+_FIELD_BY_KEY = {option.key: field.name for field, option in _fields_and_options()}

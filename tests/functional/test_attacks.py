@@ -165,6 +165,24 @@ def test_the_hand_over_names_the_configured_widget_origin(make_webapp, kazaplan)
     assert WIDGET_ORIGIN not in page.text
 
 
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"X-Forwarded-Host": "evil.test", "X-Forwarded-Proto": "https"},
+        {"Forwarded": "host=evil.test;proto=https"},
+    ],
+)
+def test_forged_host_headers_do_not_move_the_redirect_uri(webapp, kazaplan, forged):
+    # Whatever a client or a misconfigured proxy claims, the redirect URI comes
+    # from kzlink.public_url.
+    shopper, _ = framed_shopper(webapp, "host@example.com")
+
+    sent = shopper.get("/kazaplan/enroll", headers=forged, status=302)
+
+    params = query_params(sent.headers["Location"])
+    assert params["redirect_uri"] == "http://partner.test/kazaplan/oauth/callback"
+
+
 # Open redirects through next on the other forms.
 
 
