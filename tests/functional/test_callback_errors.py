@@ -167,6 +167,22 @@ def test_state_of_the_same_user_in_another_browser(webapp, kazaplan):
     assert_error_page(again, 400, errors.StateUsedError)
 
 
+def test_two_tabs_of_one_browser_each_complete_their_authorization(webapp, kazaplan):
+    shopper, user_id = framed_shopper(webapp, "two-tabs@example.com")
+    first_tab = shopper.get("/kazaplan/enroll", status=302)
+    second_tab = shopper.get("/kazaplan/enroll", status=302)
+    first = walk_authorize(first_tab.headers["Location"])
+    second = walk_authorize(second_tab.headers["Location"])
+
+    # Starting an authorization leaves the signed-in session as it is, so two
+    # tabs starting at once cannot overwrite each other's session cookie.
+    assert "Set-Cookie" not in first_tab.headers
+    assert "Set-Cookie" not in second_tab.headers
+    shopper.get(path_of(second), status=303)
+    shopper.get(path_of(first), status=303)
+    assert webapp.link_of(user_id).state is LinkState.LINKED
+
+
 def test_signing_in_again_ends_the_authorizations_in_flight(webapp, kazaplan):
     shopper, user_id = framed_shopper(webapp, "again@example.com")
     callback = walk_authorize(shopper.start_authorization())

@@ -31,6 +31,8 @@ class PyramidSession:
 
     @property
     def browser_session(self) -> str:
+        # Made at sign-in, so that two tabs enrolling at once read the same
+        # one; a session without it (signed out) gets one on first read.
         # Invalidating the session (sign-in, sign-out) drops it with the rest.
         session = self._request.session
         if BROWSER_SESSION_KEY not in session:
@@ -41,6 +43,7 @@ class PyramidSession:
         session = self._request.session
         session.invalidate()
         session[USER_KEY] = str(user_id)
+        session[BROWSER_SESSION_KEY] = secrets.token_urlsafe(16)
         new_csrf_token(self._request)
         log.info("signed in user_id=%s", user_id)
 
