@@ -12,6 +12,7 @@ from zope.interface.verify import verifyObject
 
 from kzlink.adapters.cipher import TokenCipher, generate_key, reencrypt_main
 from kzlink.adapters.sql import SqlLinkStore, SqlPendingAuthorizations
+from kzlink.adapters.sql.models import LinkRow
 from kzlink.domain.errors import TokenDecryptionError
 from kzlink.domain.model import LinkState, TokenRefreshed, Unlinked, transition
 from kzlink.domain.ports import ITokenCipher
@@ -197,3 +198,27 @@ def test_reencrypt_refuses_a_malformed_key_setting(
     ini = write_ini(tmp_path / "app.ini", f"sqlite:///{tmp_path}/x.sqlite", "nope")
     assert reencrypt_main([ini]) == 2
     assert "KZLINK_TOKEN_KEYS" in capsys.readouterr().err
+
+
+def raw_link_tokens(dbsession_factory, user_id: str) -> tuple:
+    with dbsession_factory() as session:
+        row = session.get(LinkRow, user_id)
+        return row.access_token, row.refresh_token
+
+
+def test_reencrypt_without_the_old_key_changes_nothing_and_says_why(
+    tmp_path, database_url, dbsession_factory, capsys, no_setting_overrides
+):
+    old = TokenCipher.from_setting(OLD)
+    with dbsession_factory.begin() as session:
+        links = SqlLinkStore(session, old)
+        links.save(linked(links.get("a"), kazaplan_user_id=1))
+    before = raw_link_tokens(dbsession_factory, "a")
+    # The old key was dropped from the list before the rows were moved.
+    ini = write_ini(tmp_path / "app.ini", database_url, NEW)
+
+    assert reencrypt_main([ini]) == 1
+
+    err = capsys.readouterr().err
+    assert "token of user a" in err and "nothing was changed" in err
+    assert raw_link_tokens(dbsession_factory, "a") == before

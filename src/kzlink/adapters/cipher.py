@@ -167,6 +167,15 @@ def reencrypt_main(argv: list[str] | None = None) -> int:
         with make_session_factory(engine).begin() as session:
             links = reencrypt_links(session, cipher)
             verifiers = reencrypt_verifiers(session, cipher)
+    except TokenDecryptionError as error:
+        # The transaction rolled back: every row is as it was.
+        print(
+            f"kzlink-reencrypt: {error}; no key of KZLINK_TOKEN_KEYS opens "
+            "it, so nothing was changed. Put the key it was made with back in "
+            "the list.",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         engine.dispose()
     print(f"re-encrypted {links} link(s) and {verifiers} pending authorization(s)")

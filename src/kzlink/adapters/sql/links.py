@@ -23,7 +23,11 @@ from zope.interface import implementer
 
 from kzlink.adapters.sql.engine import insert_ignoring_conflicts
 from kzlink.adapters.sql.models import LinkRow
-from kzlink.domain.errors import AccountLinkedElsewhereError, LinkChangedError
+from kzlink.domain.errors import (
+    AccountLinkedElsewhereError,
+    LinkChangedError,
+    TokenDecryptionError,
+)
 from kzlink.domain.model import Link, LinkState, Tokens
 from kzlink.domain.ports import ILinkStore
 
@@ -205,7 +209,12 @@ def _reencrypt_link(dbsession: Session, cipher, row) -> int:
     values = {}
     for column in ("access", "refresh"):
         context = token_context(row.user_id, column)
-        plaintext = cipher.decrypt(getattr(row, f"{column}_token"), context)
+        try:
+            plaintext = cipher.decrypt(getattr(row, f"{column}_token"), context)
+        except TokenDecryptionError as error:
+            raise TokenDecryptionError(
+                f"the {column} token of user {row.user_id}: {error}"
+            ) from None
         values[f"{column}_token"] = cipher.encrypt(plaintext, context)
     result = dbsession.execute(
         update(LinkRow)

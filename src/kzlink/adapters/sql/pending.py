@@ -29,6 +29,7 @@ from kzlink.domain.errors import (
     StateUnknownError,
     StateUsedError,
     TicketInvalidError,
+    TokenDecryptionError,
 )
 from kzlink.domain.ports import IEnrollmentTickets, IPendingAuthorizations
 
@@ -151,7 +152,12 @@ def reencrypt_verifiers(dbsession: Session, cipher) -> int:
         if not cipher.needs_rotation(row.code_verifier):
             continue
         context = verifier_context(row.digest)
-        plaintext = cipher.decrypt(row.code_verifier, context)
+        try:
+            plaintext = cipher.decrypt(row.code_verifier, context)
+        except TokenDecryptionError as error:
+            raise TokenDecryptionError(
+                f"the code verifier of a pending authorization: {error}"
+            ) from None
         changed += dbsession.execute(
             update(PendingAuthorizationRow)
             .where(
