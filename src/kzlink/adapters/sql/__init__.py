@@ -9,7 +9,11 @@ view succeeds, rolled back when it raises.
 
 import zope.sqlalchemy
 
-from kzlink.adapters.sql.engine import make_engine, make_session_factory
+from kzlink.adapters.sql.engine import (
+    BUSY_TIMEOUT_MS,
+    make_engine,
+    make_session_factory,
+)
 from kzlink.adapters.sql.links import SqlLinkStore
 from kzlink.adapters.sql.pending import SqlEnrollmentTickets, SqlPendingAuthorizations
 from kzlink.adapters.sql.users import EmailTakenError, SqlUserStore
@@ -34,9 +38,16 @@ def includeme(config):
     config.get_settings().setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
     config.include("pyramid_tm")
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, _busy_timeout_ms(settings))
     config.registry.dbsession_factory = make_session_factory(engine)
     config.add_request_method(_dbsession, "dbsession", reify=True)
+
+
+def _busy_timeout_ms(settings) -> int:
+    # Longer than the longest Kazaplan call a refresh makes holding the lock,
+    # so that a request waiting on it gets its answer rather than an error.
+    longest_call = settings.http_connect_timeout + settings.http_read_timeout
+    return max(BUSY_TIMEOUT_MS, int((longest_call + 5) * 1000))
 
 
 def session_in_transaction(session_factory, transaction_manager, info=None):

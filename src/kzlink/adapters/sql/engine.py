@@ -20,7 +20,6 @@ BUSY_TIMEOUT_MS = 5000
 
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
-    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
     "PRAGMA foreign_keys=ON",
     "PRAGMA secure_delete=ON",
 )
@@ -34,10 +33,16 @@ def database_url(url: str | URL) -> URL:
     return url
 
 
-def make_engine(url: str | URL, **options) -> Engine:
+def make_engine(
+    url: str | URL, busy_timeout_ms: int = BUSY_TIMEOUT_MS, **options
+) -> Engine:
+    """An engine for ``url``. On SQLite a writer waits up to ``busy_timeout_ms``
+    for another; on SQLite a refresh holds the write lock while it calls
+    Kazaplan, so kzlink passes more than its longest Kazaplan call."""
     engine = create_engine(database_url(url), **options)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _set_sqlite_pragmas)
+        pragmas = (*_SQLITE_PRAGMAS, f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        event.listen(engine, "connect", _sqlite_pragmas_setter(pragmas))
     return engine
 
 
@@ -57,10 +62,13 @@ def insert_ignoring_conflicts(session: Session, model, *key: str):
     return module.insert(model).on_conflict_do_nothing(index_elements=list(key))
 
 
-def _set_sqlite_pragmas(dbapi_connection, connection_record):
-    cursor = dbapi_connection.cursor()
-    try:
-        for pragma in _SQLITE_PRAGMAS:
-            cursor.execute(pragma)
-    finally:
-        cursor.close()
+def _sqlite_pragmas_setter(pragmas):
+    def set_pragmas(dbapi_connection, connection_record):
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in pragmas:
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+    return set_pragmas
