@@ -90,6 +90,9 @@ def _parse_request(sim, params) -> dict:
     redirect_uri = params.get("redirect_uri", "")
     if redirect_uri not in client.redirect_uris:
         raise PageError("This redirect_uri is not registered for the application.")
+    # The guide calls the secret mandatory here; the simulator lets it be
+    # left out, so that kzlink.secret_in_authorize_url=false can be tried,
+    # but refuses a wrong one.
     secret = params.get("client_secret")
     if secret is not None and not client.secret_matches(secret):
         raise PageError("The application's credentials are wrong (client_secret).")
