@@ -99,12 +99,8 @@ def e2e_server(tmp_path_factory) -> Iterator[Server]:
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     database = tmp_path_factory.mktemp("e2e") / "e2e.sqlite"
-    environ = _environment(port, f"sqlite:///{database}")
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in environ.items():
-            patch.setenv(name, value)
-        _migrate()
-        app = get_app(str(INI))
+    environ = environment(port, f"sqlite:///{database}")
+    app = kzlink_app(environ)
 
     # Eight threads: a page's request waits on kzlink's own calls to the
     # simulator, served by the same server.
@@ -145,16 +141,27 @@ def _stop(server) -> None:
     server.task_dispatcher.shutdown()
 
 
-def _environment(port: int, database_url: str) -> dict:
-    widget = f"http://localhost:{port}"
+def environment(port: int, database_url: str, scheme: str = "http") -> dict:
+    """kzlink's settings for both sites on ``port``, as environment variables."""
+    widget = f"{scheme}://localhost:{port}"
     return {
-        "KZLINK_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "KZLINK_PUBLIC_URL": f"{scheme}://127.0.0.1:{port}",
         "KZLINK_WIDGET_ORIGIN": widget,
         "KZLINK_WIDGET_SCRIPT_URL": f"{widget}/simulator/js/integration.js",
         "KZLINK_AUTHORIZE_URL": f"{widget}/simulator/authorize",
         "KZLINK_API_URL": f"{widget}/simulator",
         "KZLINK_DATABASE_URL": database_url,
     }
+
+
+def kzlink_app(environ: dict):
+    """kzlink as ``make run`` builds it, its settings taken from ``environ``,
+    its database migrated first."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in environ.items():
+            patch.setenv(name, value)
+        _migrate()
+        return get_app(str(INI))
 
 
 def _migrate() -> None:
@@ -187,21 +194,29 @@ def mode(request) -> str:
 
 @pytest.fixture
 def browser_context(mode, request, playwright, tmp_path):
+    context = new_browser_context(mode, request, playwright, tmp_path)
+    yield context
+    context.close()
+
+
+def new_browser_context(mode, request, playwright, directory: Path, **options):
+    """A fresh context in ``mode``; ``options`` go to Playwright as they are.
+    The allowed mode keeps its profile under ``directory``."""
     if mode == "blocked":
         context = request.getfixturevalue("stock_chromium").new_context(
-            viewport=VIEWPORT
+            viewport=VIEWPORT, **options
         )
     else:
         context = playwright.chromium.launch_persistent_context(
-            str(_profile_allowing_third_party_cookies(tmp_path / "profile")),
+            str(_profile_allowing_third_party_cookies(directory / "profile")),
             executable_path=str(CHROMIUM),
             headless=True,
             args=CHROMIUM_ARGS,
             viewport=VIEWPORT,
+            **options,
         )
     context.set_default_timeout(TIMEOUT_MS)
-    yield context
-    context.close()
+    return context
 
 
 def _profile_allowing_third_party_cookies(directory: Path) -> Path:
