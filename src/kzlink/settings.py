@@ -134,10 +134,6 @@ class Settings:
     def public_origin(self) -> str:
         return _origin(self.public_url)
 
-    @property
-    def token_url(self) -> str:
-        return self.api_url.rstrip("/") + "/oauth/token"
-
 
 def load(raw: dict, environ: dict | None = None) -> Settings:
     """Read every option from ``raw`` (ini settings) and ``environ``."""
@@ -178,8 +174,8 @@ def check(settings: Settings) -> list[str]:
     The client id and the widget origin must be set, and the widget origin be
     an origin. In production every secret must come from the environment (no
     empty or development value), the public URL and the widget origin must be
-    https, and the partner key set. Each refusal names the setting and its
-    environment variable.
+    https, the partner key set and the refresh lock on. Each refusal names the
+    setting and its environment variable.
     """
     problems = []
     if not settings.client_id:
@@ -239,6 +235,10 @@ def _production_problems(settings: Settings) -> list[str]:
         problems.append(
             "sqlalchemy.url (KZLINK_DATABASE_URL) must name a PostgreSQL database"
         )
+    if not settings.refresh_lock:
+        # Without it, two requests refreshing at once each spend the refresh
+        # token, and the loser can break a working link.
+        problems.append("kzlink.refresh_lock (KZLINK_REFRESH_LOCK) must be on")
     return problems
 
 

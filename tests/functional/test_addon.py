@@ -49,9 +49,18 @@ def partner_sign_in(request):
     return Response(json_body={"csrf_token": get_csrf_token(request)})
 
 
+class PartnerDatabase:
+    """Stands for the partner's own database session, which a Pyramid project
+    made from the starter keeps as ``request.dbsession``."""
+
+
 def partner_app(settings):
     with Configurator(settings=settings) as config:
         config.include("kzlink")
+        # kzlink's own session has another name: this one must not replace it.
+        config.add_request_method(
+            lambda request: PartnerDatabase(), "dbsession", reify=True
+        )
         config.add_route("partner.sign_in", "/partner/sign_in/{user_id}")
         config.add_view(
             partner_sign_in,

@@ -1,9 +1,13 @@
 """The planner page's refresh endpoint, and unlinking."""
 
 import json
+import sqlite3
+from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import func, select
 
+from kzlink.adapters.sql.models import LinkRow
 from kzlink.domain import errors
 from kzlink.domain.model import LinkState
 from tests.fixtures.webapp import closed_port_url, path_of
@@ -134,6 +138,58 @@ def test_slow_kazaplan_keeps_the_link(webapp, kazaplan, linked):
 
     assert answer.json["error"] == errors.KazaplanUnavailableError.code
     assert webapp.link_of(user_id) == before
+
+
+def test_a_refresh_kept_waiting_for_the_lock_is_told_to_retry(make_webapp, kazaplan):
+    webapp = make_webapp()
+    shopper = webapp.shopper()
+    shopper.register("busy@example.com")
+    shopper.log_in("busy@example.com", framed=True)
+    shopper.link()
+    user_id = webapp.user_id("busy@example.com")
+    before = webapp.expire_stored_token(user_id)
+    # The shortest Kazaplan timeouts, so that the wait is the shortest too.
+    impatient = make_webapp(
+        **{"kzlink.http_connect_timeout": "0.1", "kzlink.http_read_timeout": "0.1"}
+    )
+    shopper.app.app = impatient.app
+
+    with database_write_lock_held_elsewhere(webapp):
+        answer = refresh(shopper, status=503)
+
+    assert answer.json["error"] == errors.LinkBusyError.code
+    assert answer.headers["Retry-After"].isdigit()
+    assert kazaplan.sim.grant_count("refresh_token") == 0
+    assert webapp.link_of(user_id) == before
+
+
+def test_an_unlinked_shoppers_planner_page_writes_no_link(webapp):
+    shopper = webapp.shopper()
+    shopper.register("unlinked@example.com")
+
+    config = shopper.planner_config()
+
+    assert config["widget"]["token"] == ""
+    assert link_rows(webapp) == 0
+
+
+@contextmanager
+def database_write_lock_held_elsewhere(webapp):
+    """Hold SQLite's write lock from another connection, as a refresh in
+    another process does while it calls Kazaplan."""
+    path = webapp.app.registry.dbsession_factory.kw["bind"].url.database
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        yield
+        connection.execute("ROLLBACK")
+    finally:
+        connection.close()
+
+
+def link_rows(webapp) -> int:
+    with webapp.app.registry.dbsession_factory() as session:
+        return session.scalar(select(func.count()).select_from(LinkRow))
 
 
 def test_not_signed_in(webapp):

@@ -12,6 +12,8 @@ from zope.interface.verify import verifyObject
 
 from kzlink.adapters.cipher import TokenCipher, generate_key, reencrypt_main
 from kzlink.adapters.sql import SqlLinkStore, SqlPendingAuthorizations
+from kzlink.adapters.sql.engine import make_engine, make_session_factory
+from kzlink.adapters.sql.links import check_keys
 from kzlink.adapters.sql.models import LinkRow
 from kzlink.domain.errors import TokenDecryptionError
 from kzlink.domain.model import LinkState, TokenRefreshed, Unlinked, transition
@@ -222,3 +224,54 @@ def test_reencrypt_without_the_old_key_changes_nothing_and_says_why(
     err = capsys.readouterr().err
     assert "token of user a" in err and "nothing was changed" in err
     assert raw_link_tokens(dbsession_factory, "a") == before
+
+
+def save_link(session_factory, cipher, user_id: str, kazaplan_user_id: int):
+    with session_factory.begin() as session:
+        links = SqlLinkStore(session, cipher)
+        links.save(linked(links.get(user_id), kazaplan_user_id=kazaplan_user_id))
+
+
+def test_check_keys_passes_when_every_key_in_use_is_listed(dbsession_factory):
+    save_link(dbsession_factory, TokenCipher.from_setting(OLD), "a", 1)
+    save_link(dbsession_factory, TokenCipher.from_setting(NEW), "b", 2)
+
+    check_keys(dbsession_factory, TokenCipher.from_setting(f"{NEW},{OLD}"))
+
+
+def test_check_keys_fails_for_a_key_still_in_use_but_not_the_newest_rows(
+    dbsession_factory,
+):
+    # The most recently saved link is under the new key; an older one is still
+    # under the key that was dropped from the list.
+    save_link(dbsession_factory, TokenCipher.from_setting(OLD), "a", 1)
+    save_link(dbsession_factory, TokenCipher.from_setting(NEW), "b", 2)
+    save_link(dbsession_factory, TokenCipher.from_setting(NEW), "c", 3)
+
+    with pytest.raises(TokenDecryptionError, match="key id"):
+        check_keys(dbsession_factory, TokenCipher.from_setting(NEW))
+
+
+def test_check_keys_fails_for_a_refresh_token_under_a_missing_key(
+    engine, dbsession_factory
+):
+    save_link(dbsession_factory, TokenCipher.from_setting(NEW), "a", 1)
+    other = TokenCipher.from_setting(OLD).encrypt("refresh", "a:refresh")
+    table = LinkRow.__table__
+    with engine.begin() as connection:
+        connection.execute(table.update().values(refresh_token=other))
+
+    with pytest.raises(TokenDecryptionError):
+        check_keys(dbsession_factory, TokenCipher.from_setting(NEW))
+
+
+def test_check_keys_does_nothing_without_tokens(dbsession_factory):
+    check_keys(dbsession_factory, TokenCipher.from_setting(NEW))
+
+
+def test_check_keys_does_nothing_without_a_table(empty_database_url):
+    engine = make_engine(empty_database_url)
+    try:
+        check_keys(make_session_factory(engine), TokenCipher.from_setting(NEW))
+    finally:
+        engine.dispose()

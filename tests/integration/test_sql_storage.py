@@ -147,8 +147,7 @@ def test_a_password_hash_is_upgraded_when_its_parameters_are_outdated(
 def test_writes_join_the_transaction_manager(dbsession_factory, cipher):
     manager = transaction.TransactionManager(explicit=True)
     stores = _stores_in(manager, dbsession_factory, cipher)
-    with stores[0].locked(USER) as link:
-        stores[0].save(linked(link))
+    stores[0].save(linked(stores[0].get(USER)))
     stores[1].record(pending())
     stores[2].issue(ticket())
     user = stores[3].register("ann@example.com", "pw")
@@ -194,7 +193,7 @@ def test_includeme_gives_each_request_a_session_in_its_transaction(
     database_url, dbsession_factory, cipher
 ):
     def link_view(request):
-        links = SqlLinkStore(request.dbsession, cipher)
+        links = SqlLinkStore(request.kzlink_dbsession, cipher)
         user_id = request.matchdict["user"]
         links.save(linked(links.get(user_id), kazaplan_user_id=len(user_id)))
         if request.params.get("fail"):

@@ -3,12 +3,14 @@ links, authorizations, tickets and users must show (the ``*Contract`` classes,
 also run against the in-memory stores)."""
 
 import threading
+import time
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
+from sqlalchemy import func, select
 from zope.interface.verify import verifyClass, verifyObject
 
 from kzlink.adapters.sql import (
@@ -18,10 +20,13 @@ from kzlink.adapters.sql import (
     SqlPendingAuthorizations,
     SqlUserStore,
 )
+from kzlink.adapters.sql.engine import make_engine, make_session_factory
+from kzlink.adapters.sql.models import LinkRow
 from kzlink.adapters.sql.users import Passwords
 from kzlink.domain.authorization import EnrollmentTicket, PendingAuthorization, digest
 from kzlink.domain.errors import (
     AccountLinkedElsewhereError,
+    LinkBusyError,
     LinkChangedError,
     StateExpiredError,
     StateUnknownError,
@@ -91,7 +96,9 @@ class SqlHarness:
         session = self.session_factory()
         self._sessions.append(session)
         return Unit(
-            links=SqlLinkStore(session, self.cipher, lock=lock),
+            links=SqlLinkStore(
+                session, self.cipher, lock=lock, session_factory=self.session_factory
+            ),
             authorizations=SqlPendingAuthorizations(
                 session, self.session_factory, self.cipher
             ),
@@ -124,9 +131,9 @@ def harness(dbsession_factory, cipher):
 
 
 def run_refreshers(harness, lock: bool, count: int = 4, wait: float = 1.0):
-    """Let ``count`` threads, each in its own unit of work, enter ``locked``
-    for USER at once and save what they read; return (most simultaneous
-    holders, links seen, errors)."""
+    """Let ``count`` threads, each with its own store, enter ``locked`` for
+    USER at once and save what they read; return (most simultaneous holders,
+    links seen, errors)."""
     barrier = threading.Barrier(count)
     mutex = threading.Lock()
     holders = {"now": 0, "most": 0}
@@ -134,7 +141,8 @@ def run_refreshers(harness, lock: bool, count: int = 4, wait: float = 1.0):
 
     def refresher():
         try:
-            with harness.unit(lock=lock) as unit, unit.links.locked(USER) as link:
+            with harness.unit(lock=lock) as unit, unit.links.locked(USER) as held:
+                link = held.link
                 with mutex:
                     holders["now"] += 1
                     holders["most"] = max(holders["most"], holders["now"])
@@ -146,7 +154,7 @@ def run_refreshers(harness, lock: bool, count: int = 4, wait: float = 1.0):
                     barrier.wait(timeout=wait)
                 with mutex:
                     holders["now"] -= 1
-                unit.links.save(
+                held.save(
                     replace(
                         link,
                         state=LinkState.LINKED,
@@ -294,18 +302,45 @@ class LinkStoreContract:
     def test_locked_yields_the_link_and_allows_saving_it(self, harness):
         with harness.unit() as unit:
             unit.links.save(linked(unit.links.get(USER)))
-        with harness.unit() as unit, unit.links.locked(USER) as link:
-            assert link.tokens == tokens("first")
-            unit.links.save(transition(link, TokenRefreshed(tokens("2"))))
+        with harness.unit() as unit, unit.links.locked(USER) as held:
+            assert held.link.tokens == tokens("first")
+            held.save(transition(held.link, TokenRefreshed(tokens("2"))))
+            assert held.get(USER).tokens == tokens("2")
         with harness.unit() as unit:
             assert unit.links.get(USER).tokens == tokens("2")
 
     def test_locked_on_a_link_never_saved_yields_it_unlinked(self, harness):
-        with harness.unit() as unit, unit.links.locked(USER) as link:
-            assert link == Link.unlinked(USER)
-            unit.links.save(linked(link))
+        with harness.unit() as unit, unit.links.locked(USER) as held:
+            assert held.link == Link.unlinked(USER)
+            held.save(linked(held.link))
         with harness.unit() as unit:
             assert unit.links.get(USER).version == 1
+
+    def test_what_is_saved_under_the_lock_stays_when_the_caller_fails(self, harness):
+        with harness.unit() as unit:
+            unit.links.save(linked(unit.links.get(USER)))
+
+        with pytest.raises(Boom), harness.unit() as unit:
+            with unit.links.locked(USER) as held:
+                held.save(transition(held.link, TokenRefreshed(tokens("2"))))
+            raise Boom
+
+        with harness.unit() as unit:
+            assert unit.links.get(USER).tokens == tokens("2")
+            assert unit.links.get(USER).version == 2
+
+    def test_what_is_saved_under_the_lock_is_seen_at_once(self, harness):
+        with harness.unit() as unit:
+            unit.links.save(linked(unit.links.get(USER)))
+        caller, other = harness.begin(), harness.begin()
+
+        with caller.links.locked(USER) as held:
+            held.save(transition(held.link, TokenRefreshed(tokens("2"))))
+
+        # Neither unit of work has ended: the save did not wait for them.
+        assert other.links.get(USER).tokens == tokens("2")
+        caller.rollback()
+        other.rollback()
 
     @pytest.mark.parametrize("existing", [True, False], ids=["saved", "new"])
     def test_locked_lets_one_holder_in_at_a_time(self, harness, existing):
@@ -480,7 +515,63 @@ class UserStoreContract:
 
 
 class TestSqlLinks(LinkStoreContract):
-    pass
+    def test_a_block_that_raises_saves_nothing_and_leaves_no_row(self, harness):
+        with (
+            pytest.raises(Boom),
+            harness.unit() as unit,
+            unit.links.locked(USER) as held,
+        ):
+            held.save(linked(held.link))
+            raise Boom
+
+        with harness.unit() as unit:
+            assert unit.links.get(USER) == Link.unlinked(USER)
+        assert link_rows(harness) == 0
+
+    def test_a_plain_read_does_not_wait_for_the_lock(self, harness):
+        with harness.unit() as unit:
+            unit.links.save(linked(unit.links.get(USER)))
+        holder, reader = harness.begin(), harness.begin()
+
+        with holder.links.locked(USER):
+            started = time.perf_counter()
+            link = reader.links.get(USER)
+            waited = time.perf_counter() - started
+
+        assert link.tokens == tokens("first")
+        assert waited < 1
+        holder.rollback()
+        reader.rollback()
+
+    def test_a_wait_longer_than_allowed_raises_link_busy(self, harness, database_url):
+        # SQLite waits for its busy timeout, PostgreSQL for the lock timeout.
+        engine = make_engine(database_url, busy_timeout_ms=200)
+        factory = make_session_factory(engine)
+        with harness.unit() as unit:
+            unit.links.save(linked(unit.links.get(USER)))
+        holder = harness.begin()
+
+        with factory() as session:
+            waiter = SqlLinkStore(
+                session, harness.cipher, session_factory=factory, lock_timeout_ms=200
+            )
+            with holder.links.locked(USER):
+                started = time.perf_counter()
+                with pytest.raises(LinkBusyError), waiter.locked(USER):
+                    pass
+                waited = time.perf_counter() - started
+            # The holder's lock is gone: the waiter gets it at once.
+            with waiter.locked(USER) as held:
+                assert held.link.tokens == tokens("first")
+        holder.rollback()
+        engine.dispose()
+
+        assert 0.15 < waited < 3
+
+
+def link_rows(harness) -> int:
+    with harness.session_factory() as session:
+        return session.scalar(select(func.count()).select_from(LinkRow))
 
 
 class TestSqlPendingAuthorizations(PendingAuthorizationsContract):

@@ -8,7 +8,7 @@ saved" without a mocking library.
 import contextlib
 import itertools
 import secrets
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from zope.interface import implementer
@@ -65,12 +65,22 @@ class FakeUserStore:
 class FakeLinkStore:
     """Links by user id, with the version guard of the real stores.
 
-    ``locked`` takes no real lock: the unit tests run one request at a time.
+    ``locked`` takes no real lock (the unit tests run one request at a time)
+    but records in ``locks`` each user it locks. While a user's lock is held,
+    a save of that user's link through the store itself is refused, as a
+    database would make it wait for ever on the lock its own request holds:
+    inside the block, saves go through the handle. Saves apply at once.
+    ``before_lock``, when set, runs as ``locked`` is entered, before the link
+    is read: tests use it to let another writer act while a request waits for
+    the lock.
     """
 
     def __init__(self):
         self.links: dict[str, Link] = {}
         self.saves: list[Link] = []
+        self.locks: list[str] = []
+        self.before_lock = None
+        self._held: set[str] = set()
 
     def get(self, user_id):
         return self.links.get(user_id) or Link.unlinked(user_id)
@@ -82,6 +92,34 @@ class FakeLinkStore:
         return None
 
     def save(self, link):
+        if link.user_id in self._held:
+            raise RuntimeError(
+                f"link of user {link.user_id} saved around the lock it holds"
+            )
+        return self._save(link)
+
+    @contextlib.contextmanager
+    def locked(self, user_id):
+        if self.before_lock is not None:
+            self.before_lock()
+        self.locks.append(user_id)
+        self._held.add(user_id)
+        try:
+            yield FakeLockedLink(self.get(user_id), self)
+        finally:
+            self._held.discard(user_id)
+
+    def elsewhere(self) -> "FakeLinkStore":
+        """The same links, as another process sees them: its saves do not
+        wait for the locks this store holds."""
+        view = FakeLinkStore()
+        view.links, view.saves = self.links, self.saves
+        return view
+
+    def snapshot(self) -> dict[str, Link]:
+        return dict(self.links)
+
+    def _save(self, link):
         if link.version != self.get(link.user_id).version:
             raise errors.LinkChangedError(f"stale write for user {link.user_id}")
         saved = replace(link, version=link.version + 1)
@@ -89,12 +127,20 @@ class FakeLinkStore:
         self.saves.append(saved)
         return saved
 
-    @contextlib.contextmanager
-    def locked(self, user_id):
-        yield self.get(user_id)
 
-    def snapshot(self) -> dict[str, Link]:
-        return dict(self.links)
+@dataclass(frozen=True)
+class FakeLockedLink:
+    """What ``FakeLinkStore.locked`` yields: the link, and reads and saves
+    that the held lock lets through."""
+
+    link: Link
+    store: FakeLinkStore
+
+    def get(self, user_id):
+        return self.store.get(user_id)
+
+    def save(self, link):
+        return self.store._save(link)
 
 
 @implementer(IPendingAuthorizations)

@@ -6,7 +6,14 @@ import pytest
 
 from kzlink.domain.authorization import EnrollmentTicket, PendingAuthorization
 from kzlink.domain.model import Link, LinkState, Tokens
-from kzlink.domain.usecases import AccessGranted, TicketIssued
+from kzlink.domain.usecases import (
+    AccessGranted,
+    CompleteAuthorization,
+    RedeemTicket,
+    Refresh,
+    SignInWithTicket,
+    TicketIssued,
+)
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 ACCESS = "access-7f3a9c2e51d84b06"
@@ -17,6 +24,7 @@ PENDING = PendingAuthorization.start(
     "alice", BROWSER_SESSION, NOW, timedelta(minutes=10), True
 )
 TICKET = EnrollmentTicket.issue("alice", NOW, timedelta(minutes=1))
+CODE = "code-9d2f41b7e6a03c85"
 
 CASES = {
     "tokens": (TOKENS, [ACCESS, REFRESH]),
@@ -28,6 +36,16 @@ CASES = {
     ),
     "enrollment ticket": (TICKET, [TICKET.secret]),
     "ticket issued": (TicketIssued(TICKET.secret, NOW), [TICKET.secret]),
+    "refresh command": (Refresh("alice", last_access_token=ACCESS), [ACCESS]),
+    "complete authorization command": (
+        CompleteAuthorization("alice", BROWSER_SESSION, PENDING.state, CODE),
+        [BROWSER_SESSION, PENDING.state, CODE],
+    ),
+    "redeem ticket command": (RedeemTicket(TICKET.secret), [TICKET.secret]),
+    "sign in with ticket command": (
+        SignInWithTicket(TICKET.secret, "alice"),
+        [TICKET.secret],
+    ),
 }
 
 
@@ -41,3 +59,5 @@ def test_repr_hides_the_secrets(value, secrets):
 def test_repr_still_says_whose_it_is():
     assert "alice" in repr(PENDING)
     assert "alice" in repr(TICKET)
+    assert "alice" in repr(Refresh("alice", last_access_token=ACCESS))
+    assert "alice" in repr(SignInWithTicket(TICKET.secret, "alice"))

@@ -71,6 +71,7 @@ def test_no_warning_once_the_secret_leaves_the_authorize_url():
         ("KZLINK_WIDGET_ORIGIN", "http://widget.example", "KZLINK_WIDGET_ORIGIN"),
         ("KZLINK_DATABASE_URL", "sqlite:///kzlink.sqlite", "KZLINK_DATABASE_URL"),
         ("KZLINK_SIMULATOR", "true", "KZLINK_SIMULATOR"),
+        ("KZLINK_REFRESH_LOCK", "false", r"kzlink.refresh_lock \(KZLINK_REFRESH_LOCK"),
         ("KZLINK_WIDGET_ORIGIN", "", r"KZLINK_WIDGET_ORIGIN\) is not set"),
         ("KZLINK_CLIENT_ID", "", "KZLINK_CLIENT_ID"),
         ("KZLINK_PARTNER_KEY", "", "KZLINK_PARTNER_KEY"),
@@ -158,3 +159,12 @@ def test_development_takes_secrets_from_the_settings_file():
 
     assert load(raw, {}).secrets_outside_environment
     assert check(load(raw, {}))
+
+
+def test_development_may_run_without_the_refresh_lock():
+    settings = load({}, dict(PRODUCTION_ENV, KZLINK_PRODUCTION="false"))
+    unlocked = load(
+        {}, dict(PRODUCTION_ENV, KZLINK_PRODUCTION="false", KZLINK_REFRESH_LOCK="false")
+    )
+
+    assert check(settings) == check(unlocked)

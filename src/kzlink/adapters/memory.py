@@ -2,7 +2,9 @@
 
 For unit and functional tests, demos and scripts. Thread-safe within one
 process; nothing survives the process and nothing is shared with another, so
-``locked`` serialises the threads of one process only.
+``locked`` serialises the threads of one process only. Every write applies at
+once: there is no unit of work to commit, and nothing is undone when a block
+of ``locked`` raises.
 """
 
 import threading
@@ -14,6 +16,7 @@ from itertools import count
 
 from zope.interface import implementer
 
+from kzlink.adapters.sql.links import LockedLink
 from kzlink.adapters.sql.pending import KEEP_EXPIRED
 from kzlink.adapters.sql.throttle import Limits, account_digest, clip_address
 from kzlink.adapters.sql.users import EmailTakenError, Passwords, normalise_email
@@ -41,7 +44,7 @@ from kzlink.domain.ports import (
 
 @implementer(ILinkStore)
 class MemoryLinkStore:
-    """``lock=False`` makes :meth:`locked` a plain read, as in SqlLinkStore."""
+    """``lock=False`` makes :meth:`locked` take no lock, as in SqlLinkStore."""
 
     def __init__(self, lock: bool = True):
         self.lock = lock
@@ -50,7 +53,7 @@ class MemoryLinkStore:
         self._user_locks: dict[str, threading.Lock] = {}
 
     def unlocked(self) -> "MemoryLinkStore":
-        """The same links, through a store whose ``locked`` is a plain read."""
+        """The same links, through a store whose ``locked`` takes no lock."""
         view = MemoryLinkStore(lock=False)
         view._links, view._mutex = self._links, self._mutex
         return view
@@ -80,14 +83,14 @@ class MemoryLinkStore:
             return saved
 
     @contextmanager
-    def locked(self, user_id: str) -> Iterator[Link]:
+    def locked(self, user_id: str) -> Iterator[LockedLink]:
         if not self.lock:
-            yield self.get(user_id)
+            yield LockedLink(self.get(user_id), self)
             return
         with self._mutex:
             user_lock = self._user_locks.setdefault(user_id, threading.Lock())
         with user_lock:
-            yield self.get(user_id)
+            yield LockedLink(self.get(user_id), self)
 
     def _holder_of(self, kazaplan_user_id: int | None) -> Link | None:
         if kazaplan_user_id is None:

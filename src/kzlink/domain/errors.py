@@ -152,3 +152,11 @@ class TokenDecryptionError(Error):
 
     code = "token_undecryptable"
     message = "Your Kazaplan link cannot be read right now. Please try again later."
+
+
+class LinkBusyError(Error):
+    """Another refresh of the same link held it for longer than one is allowed
+    to wait."""
+
+    code = "link_busy"
+    message = "Your Kazaplan link is being updated. Please try again in a moment."

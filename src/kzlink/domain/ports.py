@@ -70,12 +70,23 @@ class ILinkStore(Interface):
         """
 
     def locked(user_id):
-        """Return a context manager that yields the freshly read link of
-        ``user_id`` while holding a lock that one refresh at a time may hold.
+        """Return a context manager for one refresh of the link of ``user_id``:
+        a short unit of work of its own, apart from the caller's, holding a
+        lock that one refresh at a time may hold.
 
-        Other callers of ``locked`` for the same user wait, across processes
-        when the store is a database. A database lock lasts until the
-        surrounding transaction ends; the caller saves inside the block.
+        It yields a handle whose ``link`` is the link as read once the lock is
+        held, and whose ``get(user_id)`` and ``save(link)`` behave as this
+        store's but inside the lock's unit of work. Reads and writes within the
+        block go through the handle: a write through the store itself would
+        wait for the very lock the block holds.
+
+        The unit of work commits when the block exits normally, so that what
+        was saved in it is durable at once whatever the caller's unit of work
+        does next, and the lock is released then; it rolls back when the block
+        raises. Other callers of ``locked`` for the same user wait until then,
+        across processes when the store is a database, and get LinkBusyError
+        when the wait outlasts what the store allows (longer than a Kazaplan
+        call). ``get`` never waits for the lock: take it only to write.
         """
 
 

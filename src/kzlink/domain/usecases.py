@@ -69,8 +69,8 @@ class Enroll:
 class CompleteAuthorization:
     user_id: str | None
     browser_session: str = field(repr=False)
-    state: str | None
-    code: str | None = None
+    state: str | None = field(repr=False)
+    code: str | None = field(default=None, repr=False)
     error: str | None = None
 
 
@@ -81,7 +81,7 @@ class Refresh:
     without asking Kazaplan."""
 
     user_id: str | None
-    last_access_token: str | None = None
+    last_access_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -101,14 +101,14 @@ class IssueTicket:
 
 @dataclass(frozen=True)
 class RedeemTicket:
-    secret: str | None
+    secret: str | None = field(repr=False)
 
 
 @dataclass(frozen=True)
 class SignInWithTicket:
     """Sign a page in with a ticket; ``user_id`` is who that page has now."""
 
-    secret: str | None
+    secret: str | None = field(repr=False)
     user_id: str | None
 
 
@@ -232,19 +232,25 @@ def complete_authorization(
 
 
 def refresh(command: Refresh, ports: Ports):
-    """Return AccessGranted or LinkBroken; one refresh at a time per link."""
+    """Return AccessGranted or LinkBroken; one refresh at a time per link.
+
+    Only a refresh takes the link's lock: a fresh token is answered from a
+    plain read, which neither waits for a refresh nor writes anything.
+    """
     if command.user_id is None:
         raise errors.NotSignedInError()
 
-    with ports.links.locked(command.user_id) as link:
-        link = _observe_time(link, ports)
-        if link.state is LinkState.UNLINKED:
-            raise errors.NotLinkedError()
-        if link.state is LinkState.BROKEN:
-            return LinkBroken()
+    link = _current_link(command.user_id, ports)
+    if not _needs_refresh(link, command.last_access_token):
+        return _settled(link)
+
+    with ports.links.locked(command.user_id) as held:
+        # Another request may have refreshed while this one waited for the
+        # lock: its newer token is then the answer.
+        link = _observe_time(held.link, ports)
         if not _needs_refresh(link, command.last_access_token):
-            return _granted(link)
-        return _refresh_locked(link, ports)
+            return _settled(link)
+        return _refresh_locked(link, held, ports)
 
 
 def unlink(command: Unlink, ports: Ports) -> UnlinkDone:
@@ -348,7 +354,18 @@ def _granted(link: Link, refreshed: bool = False) -> AccessGranted:
     )
 
 
+def _settled(link: Link):
+    """The answer to a refresh that needs no call to Kazaplan."""
+    if link.state is LinkState.UNLINKED:
+        raise errors.NotLinkedError()
+    if link.state is LinkState.BROKEN:
+        return LinkBroken()
+    return _granted(link)
+
+
 def _needs_refresh(link: Link, last_access_token: str | None) -> bool:
+    if link.state in (LinkState.UNLINKED, LinkState.BROKEN):
+        return False
     if link.state is LinkState.EXPIRED:
         return True
     if last_access_token is None:
@@ -358,22 +375,25 @@ def _needs_refresh(link: Link, last_access_token: str | None) -> bool:
     return last_access_token == link.tokens.access_token
 
 
-def _refresh_locked(link: Link, ports: Ports):
+def _refresh_locked(link: Link, held, ports: Ports):
+    # ``held`` reads and saves in the lock's own unit of work, which commits
+    # as the lock is released: Kazaplan has already dropped the old refresh
+    # token, so the new one must not depend on the rest of the request.
     try:
         tokens = ports.kazaplan.refresh(link.tokens.refresh_token)
     except errors.RefreshRefusedError:
-        return _after_refusal(link, ports)
+        return _after_refusal(link, held, ports)
 
-    link = ports.links.save(transition(link, TokenRefreshed(tokens)))
+    link = held.save(transition(link, TokenRefreshed(tokens)))
     log.info("link refreshed user_id=%s", link.user_id)
     return _granted(link, refreshed=True)
 
 
-def _after_refusal(link: Link, ports: Ports):
+def _after_refusal(link: Link, held, ports: Ports):
     # Without the lock (or with a store that cannot lock across processes)
     # another writer may have rotated the token just now: only a refusal of the
     # refresh token still stored means the link is broken.
-    current = _observe_time(ports.links.get(link.user_id), ports)
+    current = _observe_time(held.get(link.user_id), ports)
     if current.state is LinkState.UNLINKED:
         raise errors.NotLinkedError()
     if current.state is LinkState.BROKEN:
@@ -382,7 +402,7 @@ def _after_refusal(link: Link, ports: Ports):
         log.info("refresh refused for a rotated token user_id=%s", link.user_id)
         return _granted(current)
 
-    ports.links.save(transition(current, RefreshRefused()))
+    held.save(transition(current, RefreshRefused()))
     log.warning("link broken: refresh refused user_id=%s", link.user_id)
     return LinkBroken()
 

@@ -38,6 +38,7 @@ STATUS_BY_CODE = {
     errors.LinkChangedError.code: 409,
     errors.IllegalTransitionError.code: 409,
     errors.KazaplanUnavailableError.code: 503,
+    errors.LinkBusyError.code: 503,
     errors.ClientRejectedError.code: 502,
     errors.AuthorizationFailedError.code: 502,
     errors.AccessTokenRejectedError.code: 502,

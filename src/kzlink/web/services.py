@@ -14,6 +14,7 @@ from kzlink.adapters.sql import (
     SqlEnrollmentTickets,
     SqlLinkStore,
     SqlPendingAuthorizations,
+    lock_wait_ms,
 )
 from kzlink.adapters.sql.links import check_keys
 from kzlink.domain.errors import TokenDecryptionError
@@ -87,19 +88,27 @@ def _cipher(settings, session_factory):
 def _links(context, request):
     settings = request.registry.kzlink_settings
     cipher = request.find_service(ITokenCipher)
-    return SqlLinkStore(request.dbsession, cipher, lock=settings.refresh_lock)
+    return SqlLinkStore(
+        request.kzlink_dbsession,
+        cipher,
+        lock=settings.refresh_lock,
+        session_factory=request.registry.dbsession_factory,
+        lock_timeout_ms=lock_wait_ms(settings),
+    )
 
 
 def _authorizations(context, request):
     return SqlPendingAuthorizations(
-        request.dbsession,
+        request.kzlink_dbsession,
         request.registry.dbsession_factory,
         request.find_service(ITokenCipher),
     )
 
 
 def _tickets(context, request):
-    return SqlEnrollmentTickets(request.dbsession, request.registry.dbsession_factory)
+    return SqlEnrollmentTickets(
+        request.kzlink_dbsession, request.registry.dbsession_factory
+    )
 
 
 def _session(context, request):

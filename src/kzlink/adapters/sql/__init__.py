@@ -2,9 +2,10 @@
 
 ``config.include("kzlink.adapters.sql")`` builds the engine from the
 ``database_url`` setting, keeps the session factory as
-``registry.dbsession_factory`` and gives each request a ``request.dbsession``
+``registry.dbsession_factory`` and gives each request a ``request.kzlink_dbsession``
 joined to its transaction (pyramid_tm and zope.sqlalchemy): committed when the
-view succeeds, rolled back when it raises.
+view succeeds, rolled back when it raises. :func:`lock_wait_ms` is how long a
+request waits for another's refresh of the same link, on either database.
 """
 
 import zope.sqlalchemy
@@ -25,6 +26,7 @@ __all__ = [
     "SqlPendingAuthorizations",
     "SqlUserStore",
     "includeme",
+    "lock_wait_ms",
     "make_engine",
     "make_session_factory",
     "session_in_transaction",
@@ -38,14 +40,19 @@ def includeme(config):
     config.get_settings().setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
     config.include("pyramid_tm")
 
-    engine = make_engine(settings.database_url, _busy_timeout_ms(settings))
+    engine = make_engine(settings.database_url, lock_wait_ms(settings))
     config.registry.dbsession_factory = make_session_factory(engine)
-    config.add_request_method(_dbsession, "dbsession", reify=True)
+    config.add_request_method(_dbsession, "kzlink_dbsession", reify=True)
 
 
-def _busy_timeout_ms(settings) -> int:
-    # Longer than the longest Kazaplan call a refresh makes holding the lock,
-    # so that a request waiting on it gets its answer rather than an error.
+def lock_wait_ms(settings) -> int:
+    """How long to wait for the refresh lock: SQLite's busy timeout, and
+    PostgreSQL's lock timeout in :meth:`SqlLinkStore.locked`.
+
+    Longer than the longest Kazaplan call a refresh makes holding the lock, so
+    that a request waiting on it gets its answer rather than an error, yet
+    bounded, so that waiters do not pile up behind a refresh that hangs.
+    """
     longest_call = settings.http_connect_timeout + settings.http_read_timeout
     return max(BUSY_TIMEOUT_MS, int((longest_call + 5) * 1000))
 

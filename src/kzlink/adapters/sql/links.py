@@ -4,27 +4,41 @@ Reads go through Core statements rather than ORM entities: a link read after
 waiting for a lock must be the one in the database, never a copy cached in the
 session's identity map.
 
-``locked`` holds a row lock on PostgreSQL, but the whole database's write lock
-on SQLite, until the transaction ends. A known shortcoming on SQLite: while a
-refresh waits on Kazaplan under that lock, every other writer waits too, and
-fails once the busy timeout (5 s) has passed; SQLite suits development and a
-single partner process, not production traffic.
+``get``, ``find_by_kazaplan_user`` and ``save`` work in the request's session
+and commit with it. ``locked`` opens a session of its own from the session
+factory, takes the lock there and commits as the block ends, so that rotated
+tokens are durable the moment the refresh is done, whatever the request does
+next, and the lock lasts one refresh rather than the whole request. The lock
+is a row lock on PostgreSQL, where a waiter gives up after ``lock_timeout_ms``
+(LinkBusyError); on SQLite it is the whole database's write lock, and a waiter
+gives up after the engine's busy timeout.
+
+A known shortcoming on SQLite: while a refresh waits on Kazaplan under that
+write lock, every other writer waits too, for that one call at most; SQLite
+suits development and a single partner process, not production traffic. And,
+as for the stores of pending.py, a request that has already written in its own
+transaction and then refreshes would wait for its own write lock: the pages
+that refresh do so before writing anything.
 """
 
 import logging
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 from zope.interface import implementer
 
-from kzlink.adapters.sql.engine import insert_ignoring_conflicts
+from kzlink.adapters.cipher import KEY_BYTES, VERSION, key_id
+from kzlink.adapters.sql.engine import BUSY_TIMEOUT_MS, insert_ignoring_conflicts
 from kzlink.adapters.sql.models import LinkRow
 from kzlink.domain.errors import (
     AccountLinkedElsewhereError,
+    LinkBusyError,
     LinkChangedError,
     TokenDecryptionError,
 )
@@ -45,21 +59,58 @@ _COLUMNS = (
 )
 
 
+# PostgreSQL's error for a lock not granted within lock_timeout.
+_LOCK_NOT_AVAILABLE = "55P03"
+# A ciphertext's header, "kz1.<key id>.", names its key: the version and the
+# key id have fixed lengths.
+_HEADER_LENGTH = len(f"{VERSION}.{key_id(bytes(KEY_BYTES))}.")
+
+
 def token_context(user_id: str, column: str) -> str:
     """What a token's ciphertext is bound to: its user and its column."""
     return f"{user_id}:{column}"
 
 
+@dataclass(frozen=True)
+class LockedLink:
+    """What ``locked`` yields: the link as read under the lock, and ``get`` and
+    ``save`` working in the lock's unit of work (through ``store``)."""
+
+    link: Link
+    store: object
+
+    def get(self, user_id: str) -> Link:
+        return self.store.get(user_id)
+
+    def save(self, link: Link) -> Link:
+        return self.store.save(link)
+
+
 @implementer(ILinkStore)
 class SqlLinkStore:
-    """``lock=False`` (the ``refresh_lock`` setting off) makes :meth:`locked` a
-    plain read: concurrent refreshes then race, and the version guard turns the
-    losers' saves into LinkChangedError."""
+    """``dbsession`` is the request's session. ``session_factory`` makes the
+    sessions of :meth:`locked` (by default, sessions on ``dbsession``'s
+    engine); ``lock_timeout_ms`` is how long one waits there for another
+    refresh on PostgreSQL. ``lock=False`` (the ``refresh_lock`` setting off)
+    keeps the unit of work of :meth:`locked` but takes no lock: concurrent
+    refreshes then race, and the version guard turns the losers' saves into
+    LinkChangedError."""
 
-    def __init__(self, dbsession: Session, cipher, lock: bool = True):
+    def __init__(
+        self,
+        dbsession: Session,
+        cipher,
+        lock: bool = True,
+        session_factory: sessionmaker | None = None,
+        lock_timeout_ms: int = BUSY_TIMEOUT_MS,
+    ):
         self.dbsession = dbsession
         self.cipher = cipher
         self.lock = lock
+        self.session_factory = session_factory or sessionmaker(
+            bind=dbsession.get_bind()
+        )
+        self.lock_timeout_ms = lock_timeout_ms
 
     def get(self, user_id: str) -> Link:
         row = self._read(LinkRow.user_id == user_id)
@@ -89,21 +140,51 @@ class SqlLinkStore:
         )
 
     @contextmanager
-    def locked(self, user_id: str) -> Iterator[Link]:
-        if not self.lock:
-            yield self.get(user_id)
-            return
+    def locked(self, user_id: str) -> Iterator[LockedLink]:
+        with self.session_factory.begin() as session:
+            store = SqlLinkStore(
+                session,
+                self.cipher,
+                self.lock,
+                self.session_factory,
+                self.lock_timeout_ms,
+            )
+            link = store._lock(user_id) if self.lock else store.get(user_id)
+            yield LockedLink(link, store)
+
+    def _lock(self, user_id: str) -> Link:
+        if self.dbsession.get_bind().dialect.name == "postgresql":
+            # Waiters must not pile up behind a refresh that hangs: past the
+            # longest Kazaplan call, the holder is not coming back soon.
+            self.dbsession.execute(
+                select(
+                    func.set_config(
+                        "lock_timeout", f"{int(self.lock_timeout_ms)}ms", True
+                    )
+                )
+            )
 
         # A row that does not exist cannot be locked: make sure there is one
         # (version 0, the same as no row at all). On SQLite this write also
         # takes the database's write lock, which serialises across processes.
-        self.dbsession.execute(
-            insert_ignoring_conflicts(self.dbsession, LinkRow, "user_id").values(
-                user_id=user_id, **self._to_values(Link.unlinked(user_id)), version=0
+        # A refresh finds such a link unlinked and raises, which rolls the row
+        # back with the block: none is left behind.
+        placeholder = insert_ignoring_conflicts(self.dbsession, LinkRow, "user_id")
+        try:
+            self.dbsession.execute(
+                placeholder.values(
+                    user_id=user_id,
+                    **self._to_values(Link.unlinked(user_id)),
+                    version=0,
+                )
             )
-        )
-        row = self._read(LinkRow.user_id == user_id, for_update=True)
-        yield self._to_link(row)
+            row = self._read(LinkRow.user_id == user_id, for_update=True)
+        except OperationalError as error:
+            if not _waited_too_long(error):
+                raise
+            log.warning("refresh lock not granted in time user_id=%s", user_id)
+            raise LinkBusyError(f"link of user {user_id} locked too long") from None
+        return self._to_link(row)
 
     def _read(self, condition, for_update: bool = False):
         statement = select(*_COLUMNS).where(condition)
@@ -227,26 +308,51 @@ def _reencrypt_link(dbsession: Session, cipher, row) -> int:
 
 
 def check_keys(session_factory, cipher) -> None:
-    """Decrypt the most recently saved token, so that a wrong key list fails at
-    start-up rather than at a shopper's first request.
+    """Decrypt one stored token of every key in use, so that a key list missing
+    any of them fails at start-up rather than at a shopper's first request.
 
-    Raises TokenDecryptionError when no configured key fits it. Does nothing
-    when no token is stored yet, or when the table does not exist yet (the
-    database is not migrated: the first request will say so). One row is a
-    sample, not a proof: rows left under a key that was since dropped show up
-    only when read; ``kzlink-reencrypt`` before dropping a key prevents that.
+    Ciphertexts name their key in their header (see
+    :mod:`kzlink.adapters.cipher`): for each column, one row per distinct
+    header is decrypted. Raises TokenDecryptionError when no configured key
+    fits one of them. Does nothing when no token is stored yet, or when the
+    table does not exist yet (the database is not migrated: the first request
+    will say so).
     """
-    query = (
-        select(LinkRow.user_id, LinkRow.access_token)
-        .where(LinkRow.access_token.is_not(None))
-        .order_by(LinkRow.updated_at.desc())
-        .limit(1)
+    try:
+        with session_factory() as dbsession:
+            samples = [
+                (column, row)
+                for column in ("access", "refresh")
+                for row in _one_row_per_key(dbsession, column)
+            ]
+    except DBAPIError:
+        log.warning("token keys not checked: the links table cannot be read")
+        return
+    for column, row in samples:
+        cipher.decrypt(row.token, token_context(row.user_id, column))
+
+
+def _one_row_per_key(dbsession: Session, column: str) -> list:
+    token = getattr(LinkRow, f"{column}_token")
+    header = func.substr(token, 1, _HEADER_LENGTH)
+    sampled = (
+        select(func.min(LinkRow.user_id).label("user_id"))
+        .where(token.is_not(None))
+        .group_by(header)
     )
-    with session_factory() as dbsession:
-        try:
-            row = dbsession.execute(query).first()
-        except DBAPIError:
-            log.warning("token keys not checked: the links table cannot be read")
-            return
-    if row is not None:
-        cipher.decrypt(row.access_token, token_context(row.user_id, "access"))
+    return dbsession.execute(
+        select(LinkRow.user_id, token.label("token")).where(
+            LinkRow.user_id.in_(sampled.scalar_subquery())
+        )
+    ).all()
+
+
+def _waited_too_long(error: OperationalError) -> bool:
+    """Whether ``error`` says a lock was not granted in the time allowed."""
+    cause = error.orig
+    if getattr(cause, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+        return True
+    # SQLite's extended codes (a busy snapshot, say) keep the primary one in
+    # their low byte.
+    code = getattr(cause, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY

@@ -76,7 +76,7 @@ class SqlUserStore:
     @classmethod
     def from_request(cls, request) -> "SqlUserStore":
         """The factory the ``user_store`` setting names."""
-        return cls(request.dbsession)
+        return cls(request.kzlink_dbsession)
 
     def get(self, user_id: str) -> PartnerUser | None:
         row_id = _row_id(user_id)

@@ -21,7 +21,7 @@ def includeme(config):
 
     def login_throttle(context, request):
         factory = request.registry.dbsession_factory
-        return SqlLoginThrottle(request.dbsession, factory, key)
+        return SqlLoginThrottle(request.kzlink_dbsession, factory, key)
 
     config.register_service_factory(login_throttle, name=THROTTLE)
     config.scan("kzlink.web.demo.views")
