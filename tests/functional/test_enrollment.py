@@ -46,9 +46,31 @@ def test_new_shopper_registers_in_the_frame_then_links(webapp, kazaplan):
     config = handover(page)
     assert config["token"] == link.access_token
     assert config["widgetOrigin"] == WIDGET_ORIGIN
-    # Where the page asks for the frame's ticket, for the partner's own page.
-    ticket_url = path_of(config["ticketUrl"])
-    assert ticket_url == "/kazaplan/enrollment_ticket?access_method=kazaplan"
+    # The ticket that signs the partner's own page in as this shopper.
+    top = webapp.shopper()
+    signed_in = top.post_json(
+        "/kazaplan/session_ticket",
+        {"ticket": config["ticket"]},
+        headers={"X-CSRF-Token": top.csrf_token()},
+    )
+    assert signed_in.json["email"] == "new@example.com"
+
+
+def test_the_frames_session_ends_with_the_hand_over(webapp, kazaplan):
+    # A sign-out on the partner's pages cannot reach the frame's cookie: a
+    # frame session that outlived the hand-over would give the next shopper
+    # of this browser the previous one's token.
+    shopper = webapp.shopper()
+    shopper.register("leaves@example.com", framed=True)
+    shopper.link(sign_in_again=False)
+
+    page = shopper.get("/kazaplan/enroll", status=200)
+
+    assert page.html.find(id="kzlink-handshake") is not None
+    assert page.html.find(id="kzlink-handover") is None
+    assert webapp.link_of(webapp.user_id("leaves@example.com")).access_token not in (
+        page.text
+    )
 
 
 def test_signed_out_shopper_is_asked_to_sign_in_then_links(webapp, kazaplan):
@@ -164,11 +186,11 @@ def test_hand_over_posts_to_the_widget_origin_only(webapp, kazaplan):
     source = shopper.get(path_of(script), status=200).text
 
     assert handover(page)["widgetOrigin"] == WIDGET_ORIGIN
-    assert "config.widgetOrigin" in source
+    assert "var widget = config.widgetOrigin;" in source
     # The token and the closing go to the widget, the ticket to the top window
     # on the partner's own origin.
     assert source.count("postMessage(") == 3
-    assert source.count("}, config.widgetOrigin);") == 2
+    assert source.count("}, widget);") == 2
     assert "window.top.postMessage({ name: 'kzlink:signedIn'" in source
     assert "'*'" not in source and '"*"' not in source
 

@@ -15,6 +15,7 @@ from kzlink.domain.usecases import (
     AuthorizationStarted,
     Enroll,
     SignInRequired,
+    TokenHandedOver,
     enroll,
 )
 from tests.unit.conftest import BROWSER, REDIRECT_URI
@@ -40,10 +41,23 @@ def test_linked_gets_its_token_without_asking_kazaplan(world):
 
     outcome = enroll(Enroll("alice", BROWSER), world.ports)
 
-    assert outcome == AccessGranted(
+    assert outcome.access == AccessGranted(
         link.tokens.access_token, link.tokens.expires_at, refreshed=False
     )
     assert world.kazaplan.calls == []
+
+
+def test_the_hand_over_carries_a_ticket_of_the_same_shopper(world):
+    world.link(world.user("alice"), LinkState.LINKED)
+
+    outcome = enroll(Enroll("alice", BROWSER), world.ports)
+
+    # The partner's page redeems it to sign in as the shopper of the token.
+    assert isinstance(outcome, TokenHandedOver)
+    [ticket] = world.tickets.issued
+    assert outcome.ticket.secret == ticket.secret
+    assert ticket.user_id == "alice"
+    assert world.tickets.redeem(ticket.secret, world.clock.now()) == "alice"
 
 
 def test_expired_gets_a_refreshed_token(world):
@@ -52,10 +66,10 @@ def test_expired_gets_a_refreshed_token(world):
     outcome = enroll(Enroll("alice", BROWSER), world.ports)
 
     stored = world.links.get("alice")
-    assert isinstance(outcome, AccessGranted)
-    assert outcome.refreshed
-    assert outcome.access_token == stored.tokens.access_token
-    assert outcome.access_token != old.tokens.access_token
+    assert isinstance(outcome, TokenHandedOver)
+    assert outcome.access.refreshed
+    assert outcome.access.access_token == stored.tokens.access_token
+    assert outcome.access.access_token != old.tokens.access_token
     assert world.kazaplan.server_calls == ["refresh"]
 
 

@@ -157,6 +157,15 @@ class TicketRedeemed:
 
 
 @dataclass(frozen=True)
+class TokenHandedOver:
+    """The enroll page's last step: the token for the widget, and a ticket that
+    signs the partner's own page in as the shopper the token belongs to."""
+
+    access: AccessGranted
+    ticket: TicketIssued
+
+
+@dataclass(frozen=True)
 class UnlinkDone:
     was_linked: bool
 
@@ -174,7 +183,7 @@ class AccountOverview:
 
 
 def enroll(command: Enroll, ports: Ports):
-    """Return SignInRequired, AccessGranted or AuthorizationStarted."""
+    """Return SignInRequired, TokenHandedOver or AuthorizationStarted."""
     user = _signed_in_user(command.user_id, ports)
     link = _current_link(user.id, ports) if user else None
     decision = decide_enrollment(user is not None, link.state if link else None)
@@ -182,11 +191,11 @@ def enroll(command: Enroll, ports: Ports):
     if decision is EnrollmentDecision.ASK_TO_SIGN_IN:
         return SignInRequired()
     if decision is EnrollmentDecision.HAND_OVER_TOKEN:
-        return _granted(link)
+        return _hand_over(user, _granted(link), ports)
     if decision is EnrollmentDecision.REFRESH_THEN_HAND_OVER:
         outcome = refresh(Refresh(user.id), ports)
         if isinstance(outcome, AccessGranted):
-            return outcome
+            return _hand_over(user, outcome, ports)
     return _start_authorization(user, command.browser_session, ports)
 
 
@@ -293,10 +302,7 @@ def issue_ticket(command: IssueTicket, ports: Ports) -> TicketIssued:
     user = _signed_in_user(command.user_id, ports)
     if user is None:
         raise errors.NotSignedInError()
-    ticket = EnrollmentTicket.issue(user.id, ports.clock.now(), ports.policy.ticket_ttl)
-    ports.tickets.issue(ticket)
-    log.info("enrollment ticket issued user_id=%s", user.id)
-    return TicketIssued(secret=ticket.secret, expires_at=ticket.expires_at)
+    return _issue_ticket(user, ports)
 
 
 def redeem_ticket(command: RedeemTicket, ports: Ports) -> TicketRedeemed:
@@ -405,6 +411,17 @@ def _after_refusal(link: Link, held, ports: Ports):
     held.save(transition(current, RefreshRefused()))
     log.warning("link broken: refresh refused user_id=%s", link.user_id)
     return LinkBroken()
+
+
+def _hand_over(user: PartnerUser, access: AccessGranted, ports: Ports):
+    return TokenHandedOver(access=access, ticket=_issue_ticket(user, ports))
+
+
+def _issue_ticket(user: PartnerUser, ports: Ports) -> TicketIssued:
+    ticket = EnrollmentTicket.issue(user.id, ports.clock.now(), ports.policy.ticket_ttl)
+    ports.tickets.issue(ticket)
+    log.info("enrollment ticket issued user_id=%s", user.id)
+    return TicketIssued(secret=ticket.secret, expires_at=ticket.expires_at)
 
 
 def _refuse_if_linked_elsewhere(user_id: str, kazaplan_user_id: int, ports: Ports):

@@ -8,8 +8,7 @@ three never disagree about a page.
 from dataclasses import dataclass
 
 # Framing: "always" (the widget frames it), "kazaplan" (framed when
-# access_method=kazaplan: the login and register pages, and the ticket the
-# hand-over page asks for), "never".
+# access_method=kazaplan: the login and register pages), "never".
 ALWAYS = "always"
 KAZAPLAN = "kazaplan"
 NEVER = "never"

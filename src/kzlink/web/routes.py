@@ -4,9 +4,6 @@ from kzlink.web.pages import ALWAYS, KAZAPLAN, Page, add_page
 
 FRAMED_WITH_TOKEN = Page(ALWAYS, carries_token=True)
 JSON_WITH_TOKEN = Page(carries_token=True, json=True)
-# Asked for by the planner page, or by the enroll frame with access_method=kazaplan
-# (the frame's session then issues it, for the frame's user).
-TICKET_ISSUER = Page(KAZAPLAN, carries_token=True, json=True)
 
 # The enroll page posts the ticket form of its handshake.
 ENROLL = Page(ALWAYS, carries_token=True, posts_forms=True)
@@ -16,7 +13,8 @@ LINKING = (
     ("kazaplan.enroll_ticket", "/kazaplan/enroll/ticket", FRAMED_WITH_TOKEN),
     ("kazaplan.callback", "/kazaplan/oauth/callback", FRAMED_WITH_TOKEN),
     ("kazaplan.refresh_token", "/kazaplan/refresh_token", JSON_WITH_TOKEN),
-    ("kazaplan.enrollment_ticket", "/kazaplan/enrollment_ticket", TICKET_ISSUER),
+    # The planner page asks for a ticket that signs the enroll frame in.
+    ("kazaplan.enrollment_ticket", "/kazaplan/enrollment_ticket", JSON_WITH_TOKEN),
     # The planner page redeems the frame's ticket to sign in at the top level.
     ("kazaplan.session_ticket", "/kazaplan/session_ticket", JSON_WITH_TOKEN),
     ("kazaplan.unlink", "/kazaplan/unlink", Page()),

@@ -9,12 +9,16 @@ one, so Pyramid's session-based CSRF works unchanged in both contexts.
 
 A shopper signed in on the planner page is carried into the frame by an
 enrollment ticket, and one who signed in inside the frame is carried back to
-the planner page by another, issued by the frame's session at hand-over (see
-the enroll views): never by a shared cookie.
+the planner page by another, issued at hand-over (see the enroll views): never
+by a shared cookie. The frame's session lasts one enrollment: it ends when the
+token is handed over, and after a short idle time when the shopper leaves
+midway, because a sign-out on the partner's pages cannot reach its cookie.
 
-Known shortcoming: a browser that drops even partitioned cookies in the frame
+Known shortcomings: a browser that drops even partitioned cookies in the frame
 fails the frame's CSRF checks: such a shopper cannot link from inside the
-widget.
+widget. And a frame session left midway (signed in, never handed over) lives
+until its idle timeout: the next user of a shared browser could, meanwhile,
+finish that enrollment with a Kazaplan account of their own.
 """
 
 from pyramid.events import NewResponse
@@ -25,6 +29,7 @@ from kzlink.web.pages import is_framed
 
 TOP_COOKIE = "kzlink_session"
 FRAME_COOKIE = "kzlink_frame"
+FRAME_IDLE_SECONDS = 15 * 60
 
 # Browsers accept Secure cookies on http://127.0.0.1 and http://localhost, so
 # development keeps the same attributes as production.
@@ -50,7 +55,9 @@ def includeme(config):
         cookie_name=FRAME_COOKIE,
         salt="kzlink.session.frame",
         samesite="None",
-        timeout=3600,
+        # Long enough to sign in, sign up on Kazaplan and accept; no longer,
+        # for the next shopper of a shared browser.
+        timeout=FRAME_IDLE_SECONDS,
         **_COMMON,
     )
     config.set_session_factory(pick_session(top, frame))

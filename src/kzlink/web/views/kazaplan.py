@@ -5,8 +5,8 @@ errors become answers in :mod:`kzlink.web.errors`.
 
 Tickets go both ways between the partner's top-level page and the enroll
 frame, whose sessions are separate cookies: the planner page hands its
-shopper to the frame (``enroll_ticket``), and the hand-over page hands a
-shopper who signed in inside the frame back to the planner page
+shopper to the frame (``enroll_ticket``), and the hand-over page, which ends
+the frame's session, hands its shopper back to the planner page
 (``session_ticket``).
 """
 
@@ -37,9 +37,6 @@ TEMPLATES = "kzlink.web:templates/"
 # this server).
 TICKET_ANSWER_WAIT_MS = 1500
 TICKET_WAIT_MS = 15_000
-# How long the hand-over page waits for its own ticket before closing the
-# modal (closing navigates the frame away and would cancel the request).
-HANDOVER_TICKET_WAIT_MS = 1000
 
 
 @view_config(route_name="kazaplan.enroll", request_method="GET")
@@ -136,16 +133,16 @@ def _ask_to_sign_in(request, outcome):
 
 
 def _hand_over(request, outcome):
-    # The frame's session has a shopper here: its ticket, fetched by the page,
-    # signs the partner's top-level page in too.
+    # The enroll frame's session lasts one enrollment and ends here: a session
+    # left in the frame's cookie would outlive a sign-out on the partner's
+    # pages, which cannot reach that cookie, and hand the next shopper of this
+    # browser the previous one's token. The ticket signs the partner's page in
+    # as this shopper instead (if nobody is signed in there yet).
+    session_of(request).sign_out()
     handover = {
-        "token": outcome.access_token,
+        "token": outcome.access.access_token,
         "widgetOrigin": request.registry.kzlink_settings.widget_origin,
-        "ticketUrl": request.route_url(
-            "kazaplan.enrollment_ticket", _query={"access_method": "kazaplan"}
-        ),
-        "csrfToken": request.session.get_csrf_token(),
-        "ticketWaitMs": HANDOVER_TICKET_WAIT_MS,
+        "ticket": outcome.ticket.secret,
     }
     return _render(request, "enroll_handover.jinja2", handover=handover)
 
@@ -156,7 +153,7 @@ def _to_kazaplan(request, outcome):
 
 _ENROLL_OUTCOMES = {
     usecases.SignInRequired: _ask_to_sign_in,
-    usecases.AccessGranted: _hand_over,
+    usecases.TokenHandedOver: _hand_over,
     usecases.AuthorizationStarted: _to_kazaplan,
 }
 
