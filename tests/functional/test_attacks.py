@@ -121,7 +121,80 @@ def test_the_hand_over_page_may_be_framed_by_the_widget_only(webapp, kazaplan):
     assert page.headers["Cache-Control"] == "no-store"
 
 
-POST_MESSAGE = re.compile(r"([\w.]+)\.postMessage\((.*)\);")
+POST_MESSAGE = re.compile(r"(?:([\w$.\[\]]+)\s*\.\s*)?\bpostMessage\s*\(")
+CLOSING = {"(": ")", "[": "]", "{": "}"}
+
+
+def without_comments(script):
+    """The script with its comments blanked, strings left as they are, so
+    that a postMessage named in a comment is not read as a call."""
+    out, i = [], 0
+    while i < len(script):
+        char, pair = script[i], script[i : i + 2]
+        if pair in ("//", "/*"):
+            close = "\n" if pair == "//" else "*/"
+            stop = script.find(close, i + 2)
+            stop = len(script) if stop < 0 else stop + len(close)
+            out.append(re.sub(r"[^\n]", " ", script[i:stop]))
+            i = stop
+        elif char in "'\"`":
+            stop = end_of_string(script, i)
+            out.append(script[i:stop])
+            i = stop
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
+
+
+def end_of_string(script, start):
+    quote, i = script[start], start + 1
+    while i < len(script) and script[i] != quote:
+        i += 2 if script[i] == "\\" else 1
+    return i + 1
+
+
+def call_arguments(script, start):
+    """The top-level arguments of the call whose ``(`` is at ``start``, read
+    over any number of lines, up to the matching ``)``."""
+    arguments, current, open_, i = [], [], [], start + 1
+    while i < len(script):
+        char = script[i]
+        if char in "'\"`":
+            stop = end_of_string(script, i)
+            current.append(script[i:stop])
+            i = stop
+            continue
+        if char == ")" and not open_:
+            arguments.append("".join(current).strip())
+            return [argument for argument in arguments if argument]
+        if char in CLOSING:
+            open_.append(CLOSING[char])
+        elif open_ and char == open_[-1]:
+            open_.pop()
+        if char == "," and not open_:
+            arguments.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+        i += 1
+    raise AssertionError(f"unclosed postMessage( at {start}: {script[start:][:80]}")
+
+
+def post_message_calls(script):
+    """(receiver, target) of each postMessage call; the target is None when
+    the call passes the message alone (a BroadcastChannel's), and a local
+    alias (``var widget = config.widgetOrigin``) is read through."""
+    for match in POST_MESSAGE.finditer(script):
+        arguments = call_arguments(script, match.end() - 1)
+        target = " ".join(arguments[1].split()) if len(arguments) > 1 else None
+        if target and re.fullmatch(r"[\w$]+", target):
+            aliases = re.findall(
+                rf"\b(?:var|let|const)\s+{re.escape(target)}\s*=\s*([^;]+);", script
+            )
+            if len(aliases) == 1:
+                target = " ".join(aliases[0].split())
+        yield match.group(1) or "", target
 
 
 def scripts_and_templates():
@@ -129,28 +202,50 @@ def scripts_and_templates():
     for folder in ("static", "templates"):
         for item in (web / folder).iterdir():
             if item.name.endswith((".js", ".jinja2")):
-                yield f"{folder}/{item.name}", item.read_text()
+                source = item.read_text()
+                if item.name.endswith(".js"):
+                    source = without_comments(source)
+                yield f"{folder}/{item.name}", source
+
+
+def test_the_post_message_scan_reads_calls_over_several_lines():
+    script = without_comments(
+        "// window.top.postMessage(commented, '*');\n"
+        "var origin = config.widgetOrigin;\n"
+        "window.parent\n"
+        "  .postMessage(\n"
+        "    { name: 'a, b', nested: f(1, [2, 3]) },\n"
+        "    origin\n"
+        "  );\n"
+        "frames[0].postMessage({ text: 'it\\'s )' },\n"
+        "  '*');\n"
+        "channel.postMessage({ name: 'unlinked' });\n"
+    )
+
+    assert list(post_message_calls(script)) == [
+        ("window.parent", "config.widgetOrigin"),
+        ("frames[0]", "'*'"),
+        ("channel", None),
+    ]
 
 
 def test_every_post_message_names_its_target_origin():
     calls = set()
     for name, source in scripts_and_templates():
-        for receiver, arguments in POST_MESSAGE.findall(source):
-            # The message is an object literal: a target follows its brace.
-            target = None
-            if not arguments.rstrip().endswith("}"):
-                target = arguments.rsplit(",", 1)[-1].strip()
+        for receiver, target in post_message_calls(source):
+            assert target not in ("'*'", '"*"', "`*`"), (name, receiver)
             calls.add((name, receiver, target))
 
     # The token goes to the widget's origin; the ticket handshakes (planner to
     # frame, hand-over to planner) stay on the partner's own origin; nothing is
     # ever posted to '*'. A BroadcastChannel
     # (the unlink notice) reaches this origin's pages only, and has no target.
+    own = "window.location.origin"
     assert calls == {
         ("static/handover.js", "window.parent", "config.widgetOrigin"),
-        ("static/handover.js", "window.top", "ownOrigin"),
-        ("static/handshake.js", "window.top", "ownOrigin"),
-        ("static/planner.js", "source", "ownOrigin"),
+        ("static/handover.js", "window.top", own),
+        ("static/handshake.js", "window.top", own),
+        ("static/planner.js", "source", own),
         ("static/account.js", "channel", None),
     }
 

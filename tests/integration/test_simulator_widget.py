@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 import pytest
 import requests
 
+from tests.fixtures.required import unavailable
 from tests.fixtures.simulator import TEST_CLIENT
 
 
@@ -61,7 +62,7 @@ def test_the_integration_script_defines_the_documented_api(kazaplan):
 def test_the_scripts_are_valid_javascript(kazaplan, name, tmp_path):
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed; the browser tier runs the scripts")
+        unavailable("node is not installed, so the scripts cannot be checked")
     path = tmp_path / name
     path.write_bytes(requests.get(f"{kazaplan.base_url}/js/{name}", timeout=10).content)
 

@@ -149,11 +149,13 @@ def reencrypt_main(argv: list[str] | None = None) -> int:
     # Imported here: encrypting tokens needs neither Pyramid nor SQLAlchemy.
     from pyramid.paster import get_appsettings, setup_logging
 
+    from kzlink import redaction
     from kzlink import settings as kzlink_settings
     from kzlink.adapters.sql.engine import make_engine, make_session_factory
     from kzlink.adapters.sql.links import reencrypt_links
     from kzlink.adapters.sql.pending import reencrypt_verifiers
 
+    redaction.install()
     setup_logging(args.config_uri)
     settings = kzlink_settings.load(get_appsettings(args.config_uri))
     try:

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import waitress
 
+from kzlink import redaction
 from kzlink.simulator import DEFAULT_TOKEN_LIFETIME, make_wsgi_app
 from kzlink.simulator.state import Client, Simulator
 
@@ -45,6 +46,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
+    redaction.install()
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     client = Client(
