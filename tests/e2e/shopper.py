@@ -238,3 +238,45 @@ def _cookie_summary(cookie: dict) -> str:
     ]
     shown = " ".join(flag for flag in flags if flag)
     return f"{cookie['name']} domain={cookie['domain']} path={cookie['path']} {shown}"
+
+
+# Messages posted to the widget's window by a frame of the page.
+
+# A listener added after the widget's own runs after it for the same message:
+# once it has heard a message's probe, the widget has handled that message.
+_LISTEN_FOR_PROBES = """() => {
+  if (window.kzlinkProbesHeard) { return; }
+  window.kzlinkProbesHeard = [];
+  window.addEventListener("message", (event) => {
+    if (event.data && event.data.probe) {
+      window.kzlinkProbesHeard.push(event.data.probe);
+    }
+  });
+}"""
+_POST_TO_WIDGET = """([message, widgetFrame]) => {
+  const widget = window === window.top
+    ? document.querySelector(widgetFrame).contentWindow
+    : window.parent;
+  const probe = String(Math.random());
+  widget.postMessage({ ...message, probe }, "*");
+  return probe;
+}"""
+
+
+def widget_frame(shopper):
+    """The widget's frame, to run scripts in (``shopper.widget`` locates in it)."""
+    return shopper.page.locator(WIDGET_FRAME).element_handle().content_frame()
+
+
+def post_to_widget(shopper, sender, message: dict) -> None:
+    """Post ``message`` to the widget's window from the frame ``sender``: the
+    top page, or a frame inside the widget (the enroll modal's). Return once
+    the widget has handled it."""
+    widget = widget_frame(shopper)
+    widget.evaluate(_LISTEN_FOR_PROBES)
+
+    probe = sender.evaluate(_POST_TO_WIDGET, [message, WIDGET_FRAME])
+
+    widget.wait_for_function(
+        "(probe) => window.kzlinkProbesHeard.includes(probe)", arg=probe
+    )

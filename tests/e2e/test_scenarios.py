@@ -5,6 +5,7 @@ Chromium ships) and allowed. It checks what the shopper sees and what was
 stored: the link in kzlink's database and the plans in the Kazaplan simulator.
 """
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,7 @@ from tests.e2e.journeys import (
     new_email,
     stored_plans,
 )
+from tests.e2e.shopper import SAVE_TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
 
@@ -33,6 +35,11 @@ def test_new_shopper_registers_and_links_in_the_modal(shopper, e2e_server):
     shopper.expect_modal_at("/login", access_method="kazaplan")
     shopper.shot("enroll-modal", in_modal=True)
     shopper.register_in_modal(email, PASSWORD)
+    # Kazaplan knows no account for this email: it offers to create one.
+    offer = shopper.modal.locator("#kazaplan-account [name=action]")
+    expect(offer).to_have_attribute("value", "signup", timeout=SAVE_TIMEOUT_MS)
+    expect(offer).to_contain_text("Create my account")
+    expect(shopper.modal.locator("#kazaplan-email")).to_have_value(email)
     shopper.link_on_kazaplan()
     shopper.expect_saved()
 
@@ -136,7 +143,7 @@ def test_expired_token_is_refreshed_and_the_plan_kept(shopper, e2e_server):
     refreshes = e2e_server.sim.grant_count("refresh_token")
 
     e2e_server.sim.expire_access_tokens()
-    before = len(shopper.requests)
+    before, heard_before = len(shopper.requests), len(shopper.journal)
     shopper.draw(1)
     shopper.save()
     shopper.expect_saved()
@@ -144,6 +151,15 @@ def test_expired_token_is_refreshed_and_the_plan_kept(shopper, e2e_server):
 
     assert shopper.requested("/kazaplan/refresh_token", since=before)
     assert shopper.requested("/kazaplan/enroll", since=before) == []
+    # Kazaplan refused the widget's first save (the widget reported it
+    # unauthorized) before the page asked for a token; every save but the last
+    # was refused.
+    save_url = e2e_server.widget_url + "/simulator/widget/plans"
+    save, refresh = "POST " + save_url, "POST " + shopper.url("/kazaplan/refresh_token")
+    posts = [line for line in shopper.requests[before:] if line in (save, refresh)]
+    assert posts[:2] == [save, refresh] and posts[-1] == save
+    refused = shopper.journal[heard_before:].count("HTTP 401 " + save_url)
+    assert refused == posts.count(save) - 1 >= 1
     assert e2e_server.sim.grant_count("refresh_token") == refreshes + 1
     assert stored_plans(e2e_server, email) == [("Office", 3)]
     assert_linked(e2e_server, email)
@@ -195,6 +211,15 @@ def test_refused_authorization_can_be_tried_again(shopper, e2e_server):
     expect(shopper.widget.locator("#kz-modal")).to_be_hidden()
     shopper.save()
     shopper.expect_enroll_modal()
+    shopper.kazaplan_account_step()
+    shopper.kazaplan_consent("refuse")
+    expect(shopper.modal.locator("#error-message")).to_contain_text("declined")
+    shopper.shot("refused-again", in_modal=True)
+
+    # The error page's own link, inside the modal, starts enrollment again.
+    shopper.modal.locator("#try-again").click()
+    kazaplan = re.compile(re.escape(e2e_server.widget_url + "/simulator/authorize?"))
+    shopper.modal_frame().wait_for_url(kazaplan)
     shopper.link_on_kazaplan()
     shopper.expect_saved()
 

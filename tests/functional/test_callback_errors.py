@@ -1,12 +1,15 @@
 """Every way the OAuth callback can go wrong: a clear page with its status, never
 a 500, and the stored link left as it was."""
 
+from contextlib import contextmanager
+from dataclasses import dataclass
+
 import pytest
 
 from kzlink.domain import errors
-from kzlink.domain.model import LinkState
-from tests.fixtures.simulator import query_params, walk_authorize
-from tests.fixtures.webapp import closed_port_url, path_of
+from kzlink.domain.model import Link, LinkState
+from tests.fixtures.simulator import KazaplanServer, query_params, walk_authorize
+from tests.fixtures.webapp import Shopper, WebApp, closed_port_url, path_of
 
 CALLBACK = "/kazaplan/oauth/callback"
 
@@ -225,3 +228,189 @@ def test_malformed_callback_is_a_bad_request(webapp, kazaplan, query):
 
     assert page.html.find(id="error-message")
     assert webapp.link_of(user_id).state is LinkState.UNLINKED
+
+
+# The same failures for a shopper who already has a link: it must survive them.
+
+
+@contextmanager
+def served_by(shopper, webapp):
+    """The same browser, talking to another build of the app (same database)."""
+    usual = shopper.app.app
+    shopper.app.app = webapp.app
+    try:
+        yield
+    finally:
+        shopper.app.app = usual
+
+
+@dataclass
+class ExistingLink:
+    """A framed shopper about to fail a callback while their link is ``state``."""
+
+    webapp: WebApp
+    make_webapp: object
+    kazaplan: KazaplanServer
+    shopper: Shopper
+    user_id: str
+    state: LinkState
+    before: Link | None = None
+
+    def set_up(self):
+        """Give the shopper their link, after the failing authorization started:
+        once linked, enroll hands over a token instead of starting one."""
+        # A reused state has already linked the shopper on its first use. The
+        # hand-over page is not shown: it ends the frame's session, and so the
+        # authorization in flight, which must fail for its own reason instead.
+        if self.webapp.link_of(self.user_id).state is not LinkState.LINKED:
+            callback = walk_authorize(self.shopper.start_authorization())
+            self.shopper.get(path_of(callback), status=303)
+
+        if self.state is LinkState.BROKEN:
+            # Broken as in the field: enroll's refresh is refused by Kazaplan.
+            self.webapp.expire_stored_token(self.user_id)
+            self.kazaplan.sim.revoke_refresh_tokens()
+            self.shopper.start_authorization()
+
+        self.before = self.webapp.link_of(self.user_id)
+        assert self.before.state is self.state
+        assert self.before.kazaplan_user_id is not None
+
+
+def fails_without_code(link):
+    state = query_params(link.shopper.start_authorization())["state"]
+    link.set_up()
+    return link.shopper.get(CALLBACK, {"state": state}, status=400)
+
+
+def fails_without_state(link):
+    code = query_params(walk_authorize(link.shopper.start_authorization()))["code"]
+    link.set_up()
+    return link.shopper.get(CALLBACK, {"code": code}, status=400)
+
+
+def fails_with_unknown_state(link):
+    code = query_params(walk_authorize(link.shopper.start_authorization()))["code"]
+    link.set_up()
+    return link.shopper.get(CALLBACK, {"state": "made-up", "code": code}, status=400)
+
+
+def fails_with_expired_state(link):
+    expiring = link.make_webapp(**{"kzlink.authorization_ttl": "0"})
+    with served_by(link.shopper, expiring):
+        callback = walk_authorize(link.shopper.start_authorization())
+    link.set_up()
+    return link.shopper.get(path_of(callback), status=400)
+
+
+def fails_with_reused_state(link):
+    callback = walk_authorize(link.shopper.start_authorization())
+    link.shopper.get(path_of(callback), status=303)
+    link.set_up()
+    return link.shopper.get(path_of(callback), status=400)
+
+
+def fails_when_refused(link):
+    authorize = link.shopper.start_authorization()
+    callback = walk_authorize(authorize, decision="refuse")
+    link.set_up()
+    return link.shopper.get(path_of(callback), status=403)
+
+
+def fails_with_refused_code(link):
+    state = query_params(link.shopper.start_authorization())["state"]
+    link.set_up()
+    query = {"state": state, "code": "not-a-code"}
+    return link.shopper.get(CALLBACK, query, status=400)
+
+
+def fails_with_kazaplan_down(link):
+    callback = walk_authorize(link.shopper.start_authorization())
+    link.set_up()
+    down = link.make_webapp(**{"kzlink.kazaplan.api_url": closed_port_url()})
+    with served_by(link.shopper, down):
+        return link.shopper.get(path_of(callback), status=503)
+
+
+def misbehaving_kazaplan(fault):
+    def fails_with_misbehaving_kazaplan(link):
+        callback = walk_authorize(link.shopper.start_authorization())
+        link.set_up()
+        link.kazaplan.sim.fault = fault
+        return link.shopper.get(path_of(callback), status=503)
+
+    return fails_with_misbehaving_kazaplan
+
+
+def fails_when_signed_out(link):
+    callback = walk_authorize(link.shopper.start_authorization())
+    link.set_up()
+    cookieless = link.webapp.shopper()
+    return cookieless.get(path_of(callback), status=401)
+
+
+def fails_with_account_linked_elsewhere(link):
+    other, _ = framed_shopper(link.webapp, "taken@example.com")
+    other.link()
+    authorize = link.shopper.start_authorization()
+    callback = walk_authorize(authorize, "taken@example.com")
+    link.set_up()
+    return link.shopper.get(path_of(callback), status=409)
+
+
+FAILURES = [
+    pytest.param(fails_without_code, 400, errors.CodeMissingError, id="no-code"),
+    pytest.param(fails_without_state, 400, errors.StateMissingError, id="no-state"),
+    pytest.param(
+        fails_with_unknown_state, 400, errors.StateUnknownError, id="unknown-state"
+    ),
+    pytest.param(
+        fails_with_expired_state, 400, errors.StateExpiredError, id="expired-state"
+    ),
+    pytest.param(fails_with_reused_state, 400, errors.StateUsedError, id="reused"),
+    pytest.param(
+        fails_when_refused, 403, errors.AuthorizationRefusedError, id="access-denied"
+    ),
+    pytest.param(
+        fails_with_refused_code, 400, errors.CodeRefusedError, id="code-refused"
+    ),
+    pytest.param(
+        fails_with_kazaplan_down,
+        503,
+        errors.KazaplanUnavailableError,
+        id="kazaplan-down",
+    ),
+    *[
+        pytest.param(
+            misbehaving_kazaplan(fault),
+            503,
+            errors.KazaplanUnavailableError,
+            id=f"kazaplan-{fault}",
+        )
+        for fault in ("slow", "garbage", "error")
+    ],
+    pytest.param(fails_when_signed_out, 401, errors.NotSignedInError, id="signed-out"),
+    pytest.param(
+        fails_with_account_linked_elsewhere,
+        409,
+        errors.AccountLinkedElsewhereError,
+        id="account-linked-elsewhere",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "state", [LinkState.LINKED, LinkState.BROKEN], ids=lambda state: state.value
+)
+@pytest.mark.parametrize(("fail", "status", "error"), FAILURES)
+def test_failure_leaves_an_existing_link_as_it_was(
+    webapp, make_webapp, kazaplan, state, fail, status, error
+):
+    shopper, user_id = framed_shopper(webapp, "has-a-link@example.com")
+    link = ExistingLink(webapp, make_webapp, kazaplan, shopper, user_id, state)
+
+    page = fail(link)
+
+    assert_error_page(page, status, error)
+    assert link.before is not None, "the failure never set the link up"
+    assert webapp.link_of(user_id) == link.before
