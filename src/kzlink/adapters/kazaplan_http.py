@@ -23,8 +23,6 @@ from kzlink.domain.ports import IKazaplan
 
 log = logging.getLogger(__name__)
 
-_CLIENT_FAULTS = {"invalid_client", "unauthorized_client"}
-
 
 class _Malformed(Exception):
     """A Kazaplan answer is not in the documented shape."""
@@ -219,11 +217,10 @@ def _token_error(grant, response, refused_error):
     )
     if code == "invalid_grant":
         return refused_error(f"{grant}: invalid_grant")
-    if code in _CLIENT_FAULTS or response.status_code == 401:
-        return errors.ClientRejectedError(f"{grant}: {code}")
-    if code:
-        # invalid_request, unsupported_grant_type, invalid_scope: the request
-        # kzlink built was not accepted, which only a configuration change fixes.
+    if code or response.status_code == 401:
+        # invalid_client, invalid_request, unsupported_grant_type, ...: the
+        # request kzlink built was not accepted, which only a configuration
+        # change fixes.
         return errors.ClientRejectedError(f"{grant}: {code}")
     return _unavailable("token", f"status {response.status_code} without error code")
 

@@ -62,7 +62,6 @@ class Plan:
     title: str
     created_at: datetime | None = None
     updated_at: datetime | None = None
-    thumbnail_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -45,20 +45,12 @@ def login_page(request):
 )
 def log_in(request):
     email, password = _credentials(request)
-    throttle = request.find_service(name=THROTTLE)
-    # REMOTE_ADDR, not ``client_addr`` (the first X-Forwarded-For entry, which
-    # any client writes); behind a proxy, waitress sets it (production.ini).
-    address, now = request.remote_addr, request.find_service(IClock).now()
-    if throttle.blocked(email, address, now):
-        log.info("sign-in refused: too many failures")
+    try:
+        user = _authenticate(request, email, password)
+    except _TooManyAttempts:
         return _too_many_attempts(request)
-    users = request.find_service(IUserStore)
-    user = users.authenticate(email, password) if email and password else None
     if user is None:
-        throttle.failed(email, address, now)
-        log.info("sign-in refused")
         return _form_page(request, error=SIGN_IN_FAILED, email=email, status=400)
-    throttle.succeeded(email)
     return _signed_in(request, user)
 
 
@@ -168,6 +160,31 @@ def _planner_config(request, user_id, token, signed_in):
 def _signed_in_user(request):
     user_id = session_of(request).user_id
     return request.find_service(IUserStore).get(user_id) if user_id else None
+
+
+class _TooManyAttempts(Exception):
+    pass
+
+
+def _authenticate(request, email, password):
+    """The user these credentials open, or None; raises _TooManyAttempts past
+    the bound on failures for this account or this address."""
+    throttle = request.find_service(name=THROTTLE)
+    # REMOTE_ADDR, not ``client_addr`` (the first X-Forwarded-For entry, which
+    # any client writes); behind a proxy, waitress sets it (production.ini).
+    address, now = request.remote_addr, request.find_service(IClock).now()
+    if throttle.blocked(email, address, now):
+        log.info("sign-in refused: too many failures")
+        raise _TooManyAttempts()
+
+    users = request.find_service(IUserStore)
+    user = users.authenticate(email, password) if email and password else None
+    if user is None:
+        throttle.failed(email, address, now)
+        log.info("sign-in refused")
+        return None
+    throttle.succeeded(email)
+    return user
 
 
 def _credentials(request):

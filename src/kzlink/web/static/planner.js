@@ -69,10 +69,12 @@
       return null;
     }
     if (response.status === 503) {
-      show('Kazaplan is not reachable right now. Your plan is kept: save again in a moment.');
+      show('Kazaplan is not reachable right now. ' +
+        'Your plan is kept: save again in a moment.');
       return null;
     }
-    show('Your plan could not be saved (error ' + response.status + '). Please reload the page.');
+    show('Your plan could not be saved (error ' + response.status + '). ' +
+      'Please reload the page.');
     return null;
   }
 
@@ -122,7 +124,8 @@
     }).catch(function () {
       return { ticket: null };
     }).then(function (body) {
-      source.postMessage({ name: 'kzlink:ticket', ticket: body.ticket || null }, ownOrigin);
+      var answer = { name: 'kzlink:ticket', ticket: body.ticket || null };
+      source.postMessage(answer, ownOrigin);
     });
   }
 
@@ -135,7 +138,8 @@
     if (event.origin !== ownOrigin || !data || data.name !== 'kzlink:signedIn') {
       return;
     }
-    if (config.signedIn || signingIn || typeof data.ticket !== 'string' || !data.ticket) {
+    var usable = typeof data.ticket === 'string' && data.ticket;
+    if (config.signedIn || signingIn || !usable) {
       return;
     }
     signingIn = true;
