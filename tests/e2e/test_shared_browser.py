@@ -1,20 +1,24 @@
-"""Two shoppers, one after the other, in one browser (a family computer, a shop's
-kiosk).
+"""One browser, shared: by two shoppers one after the other (a family
+computer, a shop's kiosk), or by two tabs of one shopper.
 
 The enroll frame's session lives in a partitioned cookie that a sign-out on
 the partner's own pages cannot reach. It must end with the hand-over, or the
-next shopper's save would receive the previous shopper's Kazaplan token.
+next shopper's save would receive the previous shopper's Kazaplan token. And
+a tab that unlinks tells the planner tabs to drop the token they hold.
 """
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.journeys import (
     PASSWORD,
     assert_linked,
     kazaplan_user,
+    link_signed_in_shopper,
     new_email,
     stored_plans,
 )
+from tests.e2e.shopper import Shopper
 
 pytestmark = pytest.mark.browser
 
@@ -48,3 +52,34 @@ def test_the_next_shopper_never_gets_the_previous_shoppers_token(shopper, e2e_se
     assert_linked(e2e_server, first)
     assert_linked(e2e_server, second)
     assert kazaplan_user(e2e_server, first).id != kazaplan_user(e2e_server, second).id
+
+
+def test_unlinking_in_one_tab_empties_the_widget_of_another(
+    shopper, e2e_server, browser_context
+):
+    email = new_email("two-tabs-unlink", shopper.mode)
+    link_signed_in_shopper(shopper, email, plan="Hall", items=1)
+    shopper.open_planner()
+    assert shopper.planner_token()
+    other_tab = Shopper(
+        browser_context.new_page(),
+        e2e_server,
+        shopper.mode,
+        shopper.artifacts / "second-tab",
+    )
+    other_tab.artifacts.mkdir()
+
+    other_tab.open_account()
+    other_tab.unlink()
+
+    # The planner tab heard it: its widget has no token any more, so the next
+    # save asks to link again rather than saving with the forgotten link.
+    expect(shopper.page.locator("#planner-status")).to_have_text(
+        "Your Kazaplan account was unlinked."
+    )
+    shopper.draw(1)
+    shopper.save("Hall again")
+    shopper.expect_enroll_modal()
+    assert stored_plans(e2e_server, email) == [("Hall", 1)]
+    link = e2e_server.db.link(email)
+    assert link is None or link.state == "unlinked"
