@@ -22,6 +22,11 @@ format: venv
 	$(BIN)/ruff check --fix src tests alembic
 	$(BIN)/ruff format src tests alembic
 
+# Figures, printed: the wall time of a burst of refreshes of one link over two
+# app processes, on SQLite and PostgreSQL, with the lock on and off.
+benchmark: venv
+	$(BIN)/pytest -q -s -rN tests/integration/test_refresh_across_processes.py
+
 db: venv
 	$(BIN)/alembic -c development.ini upgrade head
 
