@@ -6,6 +6,12 @@
  * same origin ({name: 'newToken', token}, {name: 'closeLoginIframe'}). The two
  * share an origin, so the sending window tells them apart. It stores nothing
  * in cookies: saves carry the Bearer token the partner handed over.
+ *
+ * Known shortcoming: it raises only the events the linking flow meets (start,
+ * loaded, saveClick, saveStart, saveSuccess, saveError, unauthorized, and the
+ * login ones). Kazaplan's starterScreen, loading, duplicatePlan, quitPlan,
+ * screenshot, migratePlan and AddToCart never come, so a partner's handlers
+ * for them are not exercised against the simulator.
  */
 (function () {
   "use strict";
