@@ -16,7 +16,6 @@ from itertools import count
 
 from zope.interface import implementer
 
-from kzlink.adapters.sql.links import LockedLink
 from kzlink.adapters.sql.pending import KEEP_EXPIRED
 from kzlink.adapters.sql.throttle import Limits, account_digest, clip_address
 from kzlink.adapters.sql.users import EmailTakenError, Passwords, normalise_email
@@ -39,6 +38,7 @@ from kzlink.domain.ports import (
     ILinkStore,
     IPendingAuthorizations,
     IUserStore,
+    LockedLink,
 )
 
 

@@ -5,6 +5,8 @@ what it raises, so that adapters need little documentation of their own. All
 times are timezone-aware UTC datetimes.
 """
 
+from dataclasses import dataclass
+
 from zope.interface import Attribute, Interface
 
 
@@ -88,6 +90,22 @@ class ILinkStore(Interface):
         when the wait outlasts what the store allows (longer than a Kazaplan
         call). ``get`` never waits for the lock: take it only to write.
         """
+
+
+@dataclass(frozen=True)
+class LockedLink:
+    """What ``ILinkStore.locked`` yields: the link as read under the lock, and
+    ``get`` and ``save`` working in the lock's unit of work, through ``store``
+    (a link store bound to that unit of work)."""
+
+    link: object
+    store: object
+
+    def get(self, user_id):
+        return self.store.get(user_id)
+
+    def save(self, link):
+        return self.store.save(link)
 
 
 class IPendingAuthorizations(Interface):

@@ -25,7 +25,6 @@ import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
@@ -43,7 +42,7 @@ from kzlink.domain.errors import (
     TokenDecryptionError,
 )
 from kzlink.domain.model import Link, LinkState, Tokens
-from kzlink.domain.ports import ILinkStore
+from kzlink.domain.ports import ILinkStore, LockedLink
 
 log = logging.getLogger(__name__)
 
@@ -69,21 +68,6 @@ _HEADER_LENGTH = len(f"{VERSION}.{key_id(bytes(KEY_BYTES))}.")
 def token_context(user_id: str, column: str) -> str:
     """What a token's ciphertext is bound to: its user and its column."""
     return f"{user_id}:{column}"
-
-
-@dataclass(frozen=True)
-class LockedLink:
-    """What ``locked`` yields: the link as read under the lock, and ``get`` and
-    ``save`` working in the lock's unit of work (through ``store``)."""
-
-    link: Link
-    store: object
-
-    def get(self, user_id: str) -> Link:
-        return self.store.get(user_id)
-
-    def save(self, link: Link) -> Link:
-        return self.store.save(link)
 
 
 @implementer(ILinkStore)
