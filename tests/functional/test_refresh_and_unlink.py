@@ -15,14 +15,18 @@ from tests.fixtures.webapp import closed_port_url, path_of
 REFRESH = "/kazaplan/refresh_token"
 
 
-@pytest.fixture
-def linked(webapp, kazaplan):
+def linked_shopper(webapp, email):
     """A shopper signed in at top level and in the frame, linked."""
     shopper = webapp.shopper()
-    shopper.register("planner@example.com")
-    shopper.log_in("planner@example.com", framed=True)
+    shopper.register(email)
+    shopper.log_in(email, framed=True)
     shopper.link()
-    return shopper, webapp.user_id("planner@example.com")
+    return shopper, webapp.user_id(email)
+
+
+@pytest.fixture
+def linked(webapp, kazaplan):
+    return linked_shopper(webapp, "planner@example.com")
 
 
 def refresh(shopper, body=None, status=200, token=None, **kwargs):
@@ -113,11 +117,7 @@ def test_refused_refresh_breaks_the_link(webapp, kazaplan, linked):
 
 def test_kazaplan_down_keeps_the_link(make_webapp, kazaplan):
     webapp = make_webapp()
-    shopper = webapp.shopper()
-    shopper.register("down@example.com")
-    shopper.log_in("down@example.com", framed=True)
-    shopper.link()
-    user_id = webapp.user_id("down@example.com")
+    shopper, user_id = linked_shopper(webapp, "down@example.com")
     before = webapp.expire_stored_token(user_id)
     down = make_webapp(**{"kzlink.kazaplan.api_url": closed_port_url()})
     shopper.app.app = down.app
@@ -142,11 +142,7 @@ def test_slow_kazaplan_keeps_the_link(webapp, kazaplan, linked):
 
 def test_a_refresh_kept_waiting_for_the_lock_is_told_to_retry(make_webapp, kazaplan):
     webapp = make_webapp()
-    shopper = webapp.shopper()
-    shopper.register("busy@example.com")
-    shopper.log_in("busy@example.com", framed=True)
-    shopper.link()
-    user_id = webapp.user_id("busy@example.com")
+    shopper, user_id = linked_shopper(webapp, "busy@example.com")
     before = webapp.expire_stored_token(user_id)
     # The shortest Kazaplan timeouts, so that the wait is the shortest too.
     impatient = make_webapp(
